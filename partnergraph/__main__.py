@@ -1,0 +1,3 @@
+from partnergraph.cli import main
+
+main()

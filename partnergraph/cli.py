@@ -1,0 +1,373 @@
+"""The ``partnergraph`` command: one verb per job.
+
+Exit codes scripts can trust: 0 fine, 1 the data says no (violations), 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from typing import Any
+
+import click
+
+from partnergraph import __version__
+from partnergraph.errors import PartnergraphError, UserError
+from partnergraph.ontology import DEFAULT_HOME, graph_iri, qid_of
+from partnergraph.output import short, to_csv, to_json, to_table
+from partnergraph.store import DEFAULT_STORE_URL, Store, open_store
+
+FORMAT = click.Choice(["table", "csv", "json"])
+
+
+class Group(click.Group):
+    """A click group that turns partnergraph's errors into one message and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PartnergraphError as exc:
+            click.echo(f"partnergraph: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("partnergraph: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _home(_ctx: click.Context, _param: click.Parameter, value: str | None):  # noqa: ANN202
+    from partnergraph.queries import to_term
+
+    if value is None:
+        return DEFAULT_HOME
+    try:
+        return to_term(value, "iri", "home")
+    except UserError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+class Ctx:
+    """What every command needs: the store URL, opened on demand."""
+
+    def __init__(self, store_url: str | None) -> None:
+        self.store_url = store_url
+
+    def open(self, *, read_only: bool = False) -> Store:
+        return open_store(self.store_url, read_only=read_only)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--store",
+    "store_url",
+    envvar="PARTNERGRAPH_STORE",
+    metavar="URL",
+    help=f"Where the graph lives: oxigraph:PATH (default {DEFAULT_STORE_URL.split(':', 1)[1]}) or memory:. "
+    "Also read from $PARTNERGRAPH_STORE.",
+)
+@click.version_option(__version__, prog_name="partnergraph")
+@click.pass_context
+def main(ctx: click.Context, store_url: str | None) -> None:
+    """partnergraph: which organizations to partner with, and why, from a sourced knowledge graph.
+
+    Start with `partnergraph demo`: it loads the bundled Wikimedia dataset, validates it against
+    the principles of partnership, prints the prioritized list and serves the web app."""
+    ctx.obj = Ctx(store_url)
+
+
+# ----------------------------------------------------------------------------- load
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--graph", "graph_name", default="curated", show_default=True, metavar="NAME|IRI",
+              help="The named graph the files replace (short name under the project's graph base, or a full IRI).")
+@click.option("--format", "fmt", default=None, metavar="SYNTAX",
+              help="RDF syntax for files whose suffix does not tell (turtle, nt, nquads, trig, xml, json-ld).")
+@click.pass_obj
+def load(obj: Ctx, paths: tuple[str, ...], graph_name: str, fmt: str | None) -> None:
+    """Load RDF files or folders into one named graph, replacing it atomically.
+
+    Every file is parsed and the whole is checked against shapes/integrity.ttl before anything is
+    written; a bad file or an integrity violation leaves the store exactly as it was."""
+    from partnergraph.loaders.rdf import load_paths
+
+    try:
+        graph = graph_iri(graph_name)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    with obj.open() as store:
+        report = load_paths(store, paths, graph, fmt)
+    click.echo(f"loaded {report.triples} triples from {len(report.files)} file(s) into <{report.graph}> in {report.seconds:.2f}s")
+
+
+@main.command()
+@click.pass_obj
+def graphs(obj: Ctx) -> None:
+    """List the named graphs in the store with their sizes."""
+    with obj.open(read_only=True) as store:
+        rows = [{"graph": str(g), "triples": n} for g, n in store.graph_sizes()]
+    click.echo(to_table(rows, ["graph", "triples"]) if rows else "the store is empty")
+
+
+# ----------------------------------------------------------------------------- validate
+
+
+def _print_validation(result, fmt: str) -> None:  # noqa: ANN001
+    from partnergraph.shapes import describe
+
+    if fmt == "turtle":
+        click.echo(result.report_graph.serialize(format="turtle"))
+        return
+    if fmt == "json":
+        click.echo(json.dumps({
+            "conforms": result.conforms,
+            "as_of": result.as_of.isoformat(),
+            "organizations": [
+                {
+                    "iri": str(v.organization), "qid": v.qid, "label": v.label, "eligible": v.eligible,
+                    "failed_principles": v.failed_principles,
+                    "findings": [{"principle": f.principle, "severity": f.severity, "message": f.message,
+                                  "focus": str(f.focus), "value": None if f.value is None else str(f.value)} for f in v.findings],
+                }
+                for v in result.verdicts.values()
+            ],
+            "other_findings": [
+                {"principle": f.principle, "severity": f.severity, "message": f.message, "focus": str(f.focus)}
+                for f in result.findings if f.organization not in result.verdicts
+            ],
+        }, indent=2, ensure_ascii=False))
+        return
+    eligible = sum(1 for v in result.verdicts.values() if v.eligible)
+    click.echo(f"Principles of partnership, as of {result.as_of.isoformat()}: "
+               f"{eligible} of {len(result.verdicts)} organizations eligible")
+    for v in result.verdicts.values():
+        warnings = [f for f in v.findings if f.severity == "Warning"]
+        verdict = "eligible" if v.eligible else "NOT ELIGIBLE"
+        if v.eligible and warnings:
+            verdict += f", {len(warnings)} warning(s)"
+        name = f"{v.label} ({v.qid})" if v.qid else f"{v.label} (unresolved)"
+        click.echo(f"\n{name}: {verdict}")
+        for f in v.findings:
+            if f.severity == "Info":
+                continue
+            click.echo(f"  - [{f.severity.lower()}] {f.principle}: {f.message}")
+    others = [f for f in result.findings if f.organization not in result.verdicts and f.severity == "Violation"]
+    if others:
+        click.echo("\nOther problems:")
+        for f in others:
+            click.echo(f"  - {describe(f.focus, result.report_graph)}: {f.message}")
+
+
+@main.command(name="validate")
+@click.option("--as-of", callback=_date, metavar="DATE", help="Evaluate the principles at this date (default: today).")
+@click.option("--focus", multiple=True, metavar="QID", help="Report only these organizations (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
+              help="text: a verdict per organization; json: for tools; turtle: the standard sh:ValidationReport.")
+@click.pass_obj
+def validate_cmd(obj: Ctx, as_of: _dt.date | None, focus: tuple[str, ...], fmt: str) -> None:
+    """Check the graph against the principles of partnership (shapes/principles.ttl).
+
+    Exit 0 when everything conforms, 1 when a violation stands."""
+    from partnergraph.queries import to_term
+    from partnergraph.service import validate_store
+
+    focus_iris = [to_term(q, "iri", "focus") for q in focus] or None
+    with obj.open(read_only=True) as store:
+        result = validate_store(store, as_of=as_of, focus=focus_iris)  # type: ignore[arg-type]
+    if focus_iris:
+        missing = [short(f) for f in focus_iris if f not in result.verdicts]
+        if missing:
+            raise UserError(f"not an organization in the graph: {', '.join(missing)}")
+    _print_validation(result, fmt)
+    sys.exit(0 if result.conforms else 1)
+
+
+@main.command()
+def principles() -> None:
+    """Print the principles of partnership, read from shapes/principles.ttl itself."""
+    from partnergraph.shapes import principles as read_principles
+
+    for p in read_principles():
+        click.echo(f"{p.label} ({p.severity.lower()})")
+        click.echo(f"  {p.comment}")
+
+
+# ----------------------------------------------------------------------------- rank
+
+
+def _weights(values: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: use NAME=NUMBER, e.g. stack=0.4", param_hint="--weight") from None
+    return out
+
+
+RANK_COLUMNS = ["rank", "label", "qid", "score", "status", "reasons"]
+
+
+def _print_rank(rows: list[dict[str, Any]], fmt: str, show_eligibility: bool = False) -> None:
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        click.echo(to_csv(rows, ["rank", "qid", "label", "score", "stack", "goals", "engagement", "status_score",
+                                 "status", "eligible", "failed_principles", "reasons", "iri"]), nl=False)
+    else:
+        table_rows = []
+        for r in rows:
+            reasons = list(r["reasons"])
+            if show_eligibility and not r["eligible"]:
+                reasons = [f"NOT ELIGIBLE ({', '.join(r['failed_principles'])})"] + reasons
+            table_rows.append(dict(r, qid=r["qid"] or "(unresolved)", reasons="; ".join(reasons[:4])))
+        click.echo(to_table(table_rows, RANK_COLUMNS, ["#", "organization", "QID", "score", "status", "main reasons"]))
+
+
+@main.command(name="rank")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show the first N only.")
+@click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@click.option("--as-of", callback=_date, metavar="DATE", help="Rank the graph as it stood on this date.")
+@click.option("--home", callback=_home, metavar="QID", help="The home organization (default Q180, Wikimedia Foundation).")
+@click.option("--weight", "weights", multiple=True, metavar="NAME=NUMBER",
+              help="Override a score weight: stack, goals, engagement, status (repeatable).")
+@click.option("--all", "show_all", is_flag=True, help="Include organizations that fail a principle, with the principles they fail.")
+@click.pass_obj
+def rank_cmd(obj: Ctx, limit: int | None, fmt: str, as_of: _dt.date | None, home, weights: tuple[str, ...], show_all: bool) -> None:  # noqa: ANN001
+    """The prioritized list of technical partners, with the reasons behind each score."""
+    from partnergraph.service import rank
+
+    with obj.open(read_only=True) as store:
+        rows = rank(store, home=home, as_of=as_of, weights=_weights(weights), eligible_only=not show_all, limit=limit)
+    _print_rank(rows, fmt, show_eligibility=show_all)
+
+
+# ----------------------------------------------------------------------------- query
+
+
+@main.command()
+@click.argument("name_or_file", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the named queries of the catalogue.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Bind a query parameter (repeatable).")
+@click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@click.pass_obj
+def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ...], fmt: str) -> None:
+    """Run a named query from the catalogue (queries/) or a SPARQL file.
+
+    Parameters are bound as typed RDF terms, never pasted into the query text."""
+    from partnergraph import queries
+
+    if list_ or not name_or_file:
+        rows = []
+        for name, q in queries.catalogue().items():
+            ps = ", ".join(f"{p.name}={p.default or 'none'}" for p in q.params)
+            rows.append({"name": name, "title": q.title, "parameters": ps})
+        if fmt == "json":
+            click.echo(to_json(rows))
+        elif fmt == "csv":
+            click.echo(to_csv(rows, ["name", "title", "parameters"]), nl=False)
+        else:
+            click.echo(to_table(rows, ["name", "title", "parameters"]))
+        return
+    q = queries.get(name_or_file)
+    values = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: use NAME=VALUE", param_hint="--param")
+        values[key.strip()] = value
+    with obj.open(read_only=True) as store:
+        result = queries.run(store, q, values)
+    if result.kind == "ASK":
+        click.echo(json.dumps({"boolean": result.boolean}) if fmt == "json" else str(result.boolean).lower())
+        return
+    if result.kind == "CONSTRUCT":
+        click.echo(result.graph.serialize(format="json-ld" if fmt == "json" else "turtle"))  # type: ignore[union-attr]
+        return
+    rows = result.dicts()
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        click.echo(to_csv(rows, result.variables), nl=False)
+    else:
+        shown = [{k: (short(v) if v is not None and not hasattr(v, "language") else v) for k, v in r.items()} for r in rows]
+        click.echo(to_table(shown, result.variables))
+        click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
+
+
+# ----------------------------------------------------------------------------- serve and demo
+
+
+def _serve(store: Store, host: str, port: int, threads: int) -> None:
+    from waitress import create_server
+
+    from partnergraph.webapp import create_app
+
+    app = create_app(store)
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="partnergraph")
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    click.echo(f"serving the web app on http://{server.effective_host}:{server.effective_port}/ (Ctrl-C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.pass_obj
+def serve(obj: Ctx, host: str, port: int, threads: int) -> None:
+    """Serve the web app (production WSGI server: waitress) on HOST:PORT."""
+    with obj.open() as store:
+        _serve(store, host, port, threads)
+
+
+@main.command()
+@click.option("--serve/--no-serve", "do_serve", default=True, help="Serve the web app afterwards (default) or exit.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Rows of the list to print.")
+@click.option("--as-of", callback=_date, metavar="DATE", help="Validate and rank as of this date.")
+@click.pass_obj
+def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.date | None) -> None:
+    """The main job on the bundled Wikimedia data: load, validate, rank, serve."""
+    from partnergraph.service import load_bundled, rank, validate_store
+
+    with obj.open() as store:
+        report = load_bundled(store)
+        click.echo(f"1. loaded the bundled Wikimedia dataset: {report.triples} triples from {len(report.files)} files "
+                   f"into {store.url} ({report.seconds:.1f}s)")
+        result = validate_store(store, as_of=as_of)
+        eligible = [v for v in result.verdicts.values() if v.eligible]
+        warnings = sum(1 for f in result.findings if f.severity == "Warning")
+        click.echo(f"2. validated against the principles of partnership: {len(eligible)} of {len(result.verdicts)} "
+                   f"organizations eligible, {warnings} warnings (details: partnergraph validate)")
+        rows = rank(store, as_of=as_of, validation=result, limit=limit)
+        click.echo(f"3. prioritized technical partners of the Wikimedia Foundation (top {len(rows)}; "
+                   "all: partnergraph rank --all):\n")
+        _print_rank(rows, "table")
+        if do_serve:
+            click.echo("")
+            _serve(store, host, port, 4)
+
+
+__all__ = ["main", "qid_of"]

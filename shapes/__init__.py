@@ -1,0 +1,408 @@
+"""SHACL shapes and the functions that apply them.
+
+``integrity.ttl`` says what any data must satisfy to be stored; ``check_integrity`` applies it
+before every write. ``principles.ttl`` states the principles of partnership; ``validate`` applies
+them and turns pyshacl's standard report into a verdict per organization.
+
+pyshacl runs on an rdflib in-memory copy of the data it needs, never over the Oxigraph-backed
+graph: over Oxigraph, literals come back typed xsd:string (so ``sh:in`` lists of plain strings
+match nothing) and pyshacl asks the store for its size again and again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
+from rdflib.term import Node
+
+from partnergraph.errors import IntegrityError
+from partnergraph.ontology import PG, PREFIXES, SH, ontology_graph, qid_of
+
+SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+_RANK = {"Violation": 0, "Warning": 1, "Info": 2}
+
+
+def shapes_text(name: str) -> str:
+    """The text of a shapes file shipped with the package (``integrity`` or ``principles``)."""
+    return resources.files(__name__).joinpath(f"{name}.ttl").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def shapes_graph(name: str) -> Graph:
+    """A parsed shapes file (cached: shapes do not change while the process runs)."""
+    g = Graph()
+    g.parse(data=shapes_text(name), format="turtle")
+    return g
+
+
+@lru_cache(maxsize=1)
+def _ontology() -> Graph:
+    return ontology_graph()
+
+
+@dataclass
+class Principle:
+    """One principle of partnership, as the shapes file states it."""
+
+    iri: URIRef
+    label: str
+    comment: str
+    severity: str
+    messages: list[str] = field(default_factory=list)
+
+
+def principles() -> list[Principle]:
+    """The principles, read from principles.ttl itself (one source of truth), in file order."""
+    g = shapes_graph("principles")
+    text = shapes_text("principles")
+    found = []
+    for shape in g.subjects(RDF.type, SH.NodeShape):
+        if not isinstance(shape, URIRef):
+            continue
+        messages = []
+        for constraint in list(g.objects(shape, SH.property)) + list(g.objects(shape, SH.sparql)):
+            messages += [str(m) for m in g.objects(constraint, SH.message)]
+        found.append(
+            Principle(
+                iri=shape,
+                label=str(g.value(shape, RDFS.label)),
+                comment=str(g.value(shape, RDFS.comment)),
+                severity=SEVERITIES.get(g.value(shape, SH.severity), "Violation"),  # type: ignore[arg-type]
+                messages=messages,
+            )
+        )
+    found.sort(key=lambda p: text.find(p.iri.split("#")[-1] + "\n"))
+    return found
+
+
+@dataclass
+class Finding:
+    """One result of a validation: which node, which principle (or rule), how bad, why."""
+
+    focus: Node
+    organization: Node | None
+    shape: URIRef | None
+    principle: str
+    severity: str
+    message: str
+    value: Node | None = None
+    path: Node | None = None
+
+
+@dataclass
+class OrgVerdict:
+    """The verdict on one organization: eligible unless a Violation stands."""
+
+    organization: URIRef
+    label: str
+    qid: str | None
+    findings: list[Finding]
+
+    @property
+    def eligible(self) -> bool:
+        return not any(f.severity == "Violation" for f in self.findings)
+
+    @property
+    def failed_principles(self) -> list[str]:
+        return sorted({f.principle for f in self.findings if f.severity == "Violation"})
+
+
+@dataclass
+class ValidationResult:
+    """What ``validate`` found, plus the standard sh:ValidationReport graph."""
+
+    findings: list[Finding]
+    report_graph: Graph
+    verdicts: dict[URIRef, OrgVerdict]
+    as_of: _dt.date
+
+    @property
+    def conforms(self) -> bool:
+        return not any(f.severity == "Violation" for f in self.findings)
+
+
+def _owning_shapes(shapes: Graph) -> dict[Node, URIRef]:
+    """Map every shape node (including nested property shapes) to the named shape it belongs to."""
+    owner: dict[Node, URIRef] = {}
+    for named in shapes.subjects(RDF.type, SH.NodeShape):
+        if not isinstance(named, URIRef):
+            continue
+        stack: list[Node] = [named]
+        while stack:
+            node = stack.pop()
+            if node in owner:
+                continue
+            owner[node] = named
+            for p in (SH.property, SH.sparql, SH.node, SH.qualifiedValueShape, SH["or"], SH["and"]):
+                for child in shapes.objects(node, p):
+                    stack.append(child)
+                    # rdf lists (sh:or)
+                    for item in shapes.items(child) if (child, RDF.first, None) in shapes else ():
+                        stack.append(item)
+    return owner
+
+
+def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
+    import pyshacl
+
+    _conforms, report_graph, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes,
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
+        allow_infos=True,
+        abort_on_first=False,
+    )
+    return report_graph  # type: ignore[return-value]
+
+
+@dataclass
+class _SparqlConstraint:
+    shape: URIRef
+    holder: Node
+    constraint: Node
+    select: str
+    message: str
+    severity: URIRef
+    target_class: URIRef
+
+
+def _sparql_constraints(shapes: Graph) -> list[_SparqlConstraint]:
+    """The SHACL-SPARQL constraints of named shapes, with their prefixes expanded into the text."""
+    out = []
+    for shape in shapes.subjects(RDF.type, SH.NodeShape):
+        if not isinstance(shape, URIRef):
+            continue
+        holders = [shape] + list(shapes.objects(shape, SH.property))
+        for holder, constraint in [(h, c) for h in holders for c in shapes.objects(h, SH.sparql)]:
+            select = str(shapes.value(constraint, SH.select))
+            prefixes = []
+            for decl_owner in shapes.objects(constraint, SH.prefixes):
+                for decl in shapes.objects(decl_owner, SH.declare):
+                    prefixes.append(f"PREFIX {shapes.value(decl, SH.prefix)}: <{shapes.value(decl, SH.namespace)}>")
+            targets = list(shapes.objects(shape, SH.targetClass))
+            if len(targets) != 1:
+                raise ValueError(f"{shape}: SPARQL constraints need exactly one sh:targetClass here")
+            out.append(
+                _SparqlConstraint(
+                    shape=shape,
+                    holder=holder,
+                    constraint=constraint,
+                    select="\n".join(prefixes) + "\n" + select,
+                    message=str(shapes.value(constraint, SH.message) or "does not conform"),
+                    severity=shapes.value(holder, SH.severity) or SH.Violation,  # type: ignore[assignment]
+                    target_class=targets[0],  # type: ignore[arg-type]
+                )
+            )
+    return out
+
+
+_THIS = re.compile(r"\$this\b")
+_SELECT_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def _run_sparql_constraints(data: Graph, shapes: Graph, report: Graph, focus: set[Node] | None) -> None:
+    """Evaluate every SHACL-SPARQL constraint once, natively (Oxigraph), for all its focus nodes.
+
+    SHACL pre-binds $this to each focus node and runs the query once per node; with the focus
+    nodes given as a VALUES block at the head of the WHERE clause, one run gives the same
+    solutions (the constraints here use no sub-select), and is hundreds of times faster than
+    pyshacl running rdflib's engine per node. The results go into the standard report graph."""
+    import pyoxigraph as ox
+
+    from partnergraph.store import _from_ox, _to_ox
+
+    constraints = _sparql_constraints(shapes)
+    if not constraints:
+        return
+    store = ox.Store()
+    store.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data])
+    conforms = report.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
+    for c in constraints:
+        nodes = {n for n in data.transitive_subjects(RDFS.subClassOf, c.target_class)}
+        focus_nodes = sorted({s for cls in nodes for s in data.subjects(RDF.type, cls) if isinstance(s, URIRef)})
+        if focus is not None:
+            focus_nodes = [n for n in focus_nodes if n in focus]
+        if not focus_nodes:
+            continue
+        values = "VALUES ?this { " + " ".join(f"<{n}>" for n in focus_nodes) + " }"
+        text = _THIS.sub("?this", c.select)
+        text = _SELECT_WHERE.sub(lambda m: m.group(0) + " " + values + " ", text, count=1)
+        seen = set()
+        solutions = store.query(text)
+        has_value = "value" in [v.value for v in solutions.variables]
+        for solution in solutions:
+            this = _from_ox(solution["this"])
+            value = _from_ox(solution["value"]) if has_value else None
+            key = (this, value)
+            if this is None or key in seen:
+                continue
+            seen.add(key)
+            result = BNode()
+            report.add((result, RDF.type, SH.ValidationResult))
+            report.add((result, SH.focusNode, this))
+            report.add((result, SH.resultSeverity, c.severity))
+            report.add((result, SH.sourceShape, c.holder))
+            report.add((result, SH.sourceConstraint, c.constraint))
+            report.add((result, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+            message = c.message.replace("{$this}", str(this))
+            if value is not None:
+                report.add((result, SH.value, value))
+                message = message.replace("{?value}", _label_or_text(value, data))
+            report.add((result, SH.resultMessage, Literal(message)))
+            if conforms is not None:
+                report.add((conforms, SH.result, result))
+                if c.severity == SH.Violation:
+                    report.set((conforms, SH.conforms, Literal(False)))
+
+
+def _label_or_text(node: Node, data: Graph) -> str:
+    label = data.value(node, RDFS.label)
+    if label is not None:
+        return str(label)
+    return str(node)
+
+
+def _findings(report: Graph, shapes: Graph, data: Graph) -> list[Finding]:
+    owner = _owning_shapes(shapes)
+    out = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        focus = report.value(result, SH.focusNode)
+        source = report.value(result, SH.sourceShape)
+        named = owner.get(source) if source is not None else None  # type: ignore[arg-type]
+        label = shapes.value(named, RDFS.label) if named is not None else None
+        severity = SEVERITIES.get(report.value(result, SH.resultSeverity), "Violation")  # type: ignore[arg-type]
+        message = report.value(result, SH.resultMessage)
+        value = report.value(result, SH.value)
+        path = report.value(result, SH.resultPath)
+        out.append(
+            Finding(
+                focus=focus,  # type: ignore[arg-type]
+                organization=_organization_of(focus, data),  # type: ignore[arg-type]
+                shape=named,
+                principle=str(label) if label is not None else "integrity",
+                severity=severity,
+                message=str(message) if message is not None else "does not conform",
+                value=value,
+                path=path,
+            )
+        )
+    out.sort(key=lambda f: (_RANK[f.severity], str(f.organization), f.principle, f.message))
+    return out
+
+
+def _organization_of(focus: Node, data: Graph) -> Node | None:
+    """The organization a finding is about: the focus itself, or the partner of an activity."""
+    org_ns = URIRef("http://www.w3.org/ns/org#Organization")
+    if (focus, RDF.type, org_ns) in data or (focus, RDF.type, PG.HomeOrganization) in data:
+        return focus
+    for p in (PG.partner, PG.organization):
+        value = data.value(focus, p)
+        if value is not None:
+            return value
+    return None
+
+
+def describe(node: Node | None, data: Graph) -> str:
+    """A short human name for a node: its label and QID, or its IRI."""
+    if node is None:
+        return "(unknown)"
+    label = data.value(node, RDFS.label) or data.value(node, DCTERMS.title) or data.value(node, URIRef(str(PREFIXES["skos"]) + "prefLabel"))
+    qid = qid_of(node)
+    if label is not None and qid:
+        return f"{label} ({qid})"
+    if label is not None:
+        return str(label)
+    return qid or str(node)
+
+
+# ------------------------------------------------------------------------ integrity
+
+
+def check_integrity(data: Graph, context: Iterable[tuple[Node, Node, Node]] = ()) -> None:
+    """Raise IntegrityError when ``data`` breaks shapes/integrity.ttl; return quietly otherwise.
+
+    ``context`` adds triples the incoming data may refer to without stating them itself (the
+    rdf:type of organizations already in the store, say); they are read, never written."""
+    shapes = shapes_graph("integrity")
+    full = Graph()
+    for t in data:
+        full.add(t)
+    for t in context:
+        full.add(t)
+    for t in _ontology():
+        full.add(t)
+    report = _run_pyshacl(full, shapes)
+    findings = [f for f in _findings(report, shapes, full) if f.severity == "Violation"]
+    if findings:
+        messages = []
+        seen = set()
+        for f in findings:
+            line = f"{describe(f.focus, full)}: {f.message}"
+            if f.value is not None and f.value != f.focus:
+                line += f" (value: {f.value})"
+            if line not in seen:
+                seen.add(line)
+                messages.append(line)
+        raise IntegrityError(
+            f"the data breaks {len(messages)} integrity rule(s) of shapes/integrity.ttl; nothing was written:",
+            messages,
+        )
+
+
+# ------------------------------------------------------------------------ principles
+
+
+def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIRef] | None = None) -> ValidationResult:
+    """Check ``data`` against the principles of partnership (and integrity) at ``as_of``.
+
+    ``focus`` restricts the verdicts to some organizations (all are checked; only theirs are
+    reported)."""
+    as_of = as_of or _dt.date.today()
+    shapes = Graph()
+    for t in shapes_graph("principles"):
+        shapes.add(t)
+    for t in shapes_graph("integrity"):
+        shapes.add(t)
+    full = Graph()
+    for t in data:
+        full.add(t)
+    for t in _ontology():
+        full.add(t)
+    context = BNode()
+    full.add((context, RDF.type, PG.ValidationContext))
+    full.add((context, PG.asOf, Literal(as_of.isoformat(), datatype=XSD.date)))
+    core = Graph()
+    for t in shapes:
+        core.add(t)
+    for holder, constraint in list(shapes.subject_objects(SH.sparql)):
+        core.remove((holder, SH.sparql, constraint))
+    report = _run_pyshacl(full, core)
+    _run_sparql_constraints(full, shapes, report, set(focus) if focus is not None else None)
+    findings = _findings(report, shapes, full)
+    org_class = URIRef("http://www.w3.org/ns/org#Organization")
+    orgs = {o for o in full.subjects(RDF.type, org_class) if isinstance(o, URIRef)}
+    homes = {o for o in full.subjects(RDF.type, PG.HomeOrganization) if isinstance(o, URIRef)}
+    wanted = set(focus) if focus is not None else None
+    by_org: dict[URIRef, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if isinstance(f.organization, URIRef):
+            by_org[f.organization].append(f)
+    verdicts = {}
+    for o in sorted(orgs - homes, key=lambda n: describe(n, full).lower()):
+        if wanted is not None and o not in wanted:
+            continue
+        label = full.value(o, RDFS.label)
+        verdicts[o] = OrgVerdict(o, str(label) if label else str(o), qid_of(o), by_org.get(o, []))
+    if wanted is not None:
+        findings = [f for f in findings if f.organization in wanted]
+    return ValidationResult(findings=findings, report_graph=report, verdicts=verdicts, as_of=as_of)
