@@ -1,0 +1,72 @@
+"""The query catalogue: headers, parameters bound as RDF terms, never as pasted text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from partnergraph import queries
+from partnergraph.cli import main
+from partnergraph.errors import UserError
+
+
+def test_every_catalogue_query_has_a_header_and_bindable_params():
+    cat = queries.catalogue()
+    assert "prioritized_partners" in cat
+    for name, q in cat.items():
+        assert q.title, name
+        assert q.description, name
+        for p in q.params:
+            blocks = re.findall(r"VALUES\s+\?" + p.name + r"\s*\{([^{}]*)\}", q.text)
+            assert blocks, f"{name}: no VALUES line for {p.name}"
+            for block in blocks:  # the defaults written in the query are the header's
+                assert block.strip() == (p.default or "UNDEF"), (name, p.name, block)
+
+
+def test_binding_uses_typed_terms():
+    q = queries.get("prioritized_partners")
+    text = q.bind({"home": "Q42", "asOf": "2020-02-29", "wStack": "0.5"})
+    assert "VALUES ?home { <http://www.wikidata.org/entity/Q42> }" in text
+    assert 'VALUES ?asOf { "2020-02-29"^^<http://www.w3.org/2001/XMLSchema#date> }' in text
+    assert 'VALUES ?wStack { "0.5"^^<http://www.w3.org/2001/XMLSchema#decimal> }' in text
+    assert text.count("VALUES ?asOf {") == 2
+
+
+def test_string_parameters_cannot_inject_sparql():
+    q = queries.parse_query('# title: t\n# description: d\n# param: name string "x" — a name\n'
+                            'SELECT ?s WHERE { VALUES ?name { "x" } ?s ?p ?name }', "t")
+    hostile = '" } } ; DROP ALL ; SELECT * { "'
+    text = q.bind({"name": hostile})
+    assert "DROP ALL" in text  # present only inside the escaped literal:
+    assert 'VALUES ?name { "\\" } } ; DROP ALL ; SELECT * { \\"" }' in text
+
+
+@pytest.mark.parametrize("type_,raw", [("iri", "javascript:alert(1)"), ("iri", "http://a b"), ("date", "2020-13-01"),
+                                       ("integer", "1.5"), ("decimal", "ten"), ("boolean", "maybe")])
+def test_bad_parameter_values_are_user_errors(type_, raw):
+    with pytest.raises(UserError):
+        queries.to_term(raw, type_)
+
+
+def test_to_term():
+    assert queries.to_term("Q5", "iri") == URIRef("http://www.wikidata.org/entity/Q5")
+    assert queries.to_term("wd:Q5", "iri") == URIRef("http://www.wikidata.org/entity/Q5")
+    assert queries.to_term("2024-01-02", "date") == Literal("2024-01-02", datatype=XSD.date)
+
+
+def test_query_cli(runner, bundled_store_url, tmp_path):
+    r = runner.invoke(main, ["query", "--list"])
+    assert r.exit_code == 0 and "prioritized_partners" in r.output
+    r = runner.invoke(main, ["--store", bundled_store_url, "query", "prioritized_partners", "--param", "asOf=2025-01-01", "--format", "csv"])
+    assert r.exit_code == 0 and r.output.startswith("org,label,qid,score")
+    r = runner.invoke(main, ["--store", bundled_store_url, "query", "prioritized_partners", "--param", "nope=1"])
+    assert r.exit_code == 2 and "has no parameter" in r.output
+    bad = tmp_path / "bad.rq"
+    bad.write_text("SELECT ?x WHERE { ?x", encoding="utf-8")
+    r = runner.invoke(main, ["--store", bundled_store_url, "query", str(bad)])
+    assert r.exit_code == 2 and "syntax" in r.output.lower()
+    r = runner.invoke(main, ["--store", bundled_store_url, "query", "no_such_query"])
+    assert r.exit_code == 2 and "no query named" in r.output
