@@ -173,7 +173,7 @@ class _SparqlConstraint:
     select: str
     message: str
     severity: URIRef
-    target_class: URIRef
+    target: Node
 
 
 def _sparql_constraints(shapes: Graph) -> list[_SparqlConstraint]:
@@ -189,9 +189,9 @@ def _sparql_constraints(shapes: Graph) -> list[_SparqlConstraint]:
             for decl_owner in shapes.objects(constraint, SH.prefixes):
                 for decl in shapes.objects(decl_owner, SH.declare):
                     prefixes.append(f"PREFIX {shapes.value(decl, SH.prefix)}: <{shapes.value(decl, SH.namespace)}>")
-            targets = list(shapes.objects(shape, SH.targetClass))
+            targets = list(shapes.objects(shape, SH.targetClass)) + list(shapes.objects(shape, SH.target))
             if len(targets) != 1:
-                raise ValueError(f"{shape}: SPARQL constraints need exactly one sh:targetClass here")
+                raise ValueError(f"{shape}: SPARQL constraints need exactly one target (sh:targetClass or sh:target) here")
             out.append(
                 _SparqlConstraint(
                     shape=shape,
@@ -200,7 +200,7 @@ def _sparql_constraints(shapes: Graph) -> list[_SparqlConstraint]:
                     select="\n".join(prefixes) + "\n" + select,
                     message=str(shapes.value(constraint, SH.message) or "does not conform"),
                     severity=shapes.value(holder, SH.severity) or SH.Violation,  # type: ignore[assignment]
-                    target_class=targets[0],  # type: ignore[arg-type]
+                    target=targets[0],
                 )
             )
     return out
@@ -228,8 +228,7 @@ def _run_sparql_constraints(data: Graph, shapes: Graph, report: Graph, focus: se
     store.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data])
     conforms = report.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
     for c in constraints:
-        nodes = {n for n in data.transitive_subjects(RDFS.subClassOf, c.target_class)}
-        focus_nodes = sorted({s for cls in nodes for s in data.subjects(RDF.type, cls) if isinstance(s, URIRef)})
+        focus_nodes = _focus_nodes(store, shapes, data, c.target)
         if focus is not None:
             focus_nodes = [n for n in focus_nodes if n in focus]
         if not focus_nodes:
@@ -263,6 +262,23 @@ def _run_sparql_constraints(data: Graph, shapes: Graph, report: Graph, focus: se
                 report.add((conforms, SH.result, result))
                 if c.severity == SH.Violation:
                     report.set((conforms, SH.conforms, Literal(False)))
+
+
+def _focus_nodes(store, shapes: Graph, data: Graph, target: Node) -> list[URIRef]:  # noqa: ANN001
+    """The focus nodes of a target: a class (with its subclasses) or a SHACL-AF SPARQL target."""
+    from partnergraph.store import _from_ox
+
+    if (target, RDF.type, SH.SPARQLTarget) in shapes:
+        prefixes = []
+        for owner in shapes.objects(target, SH.prefixes):
+            for decl in shapes.objects(owner, SH.declare):
+                prefixes.append(f"PREFIX {shapes.value(decl, SH.prefix)}: <{shapes.value(decl, SH.namespace)}>")
+        text = "\n".join(prefixes) + "\n" + str(shapes.value(target, SH.select))
+        found = {_from_ox(sol["this"]) for sol in store.query(text)}
+    else:
+        classes = set(data.transitive_subjects(RDFS.subClassOf, target))
+        found = {s for cls in classes for s in data.subjects(RDF.type, cls)}
+    return sorted(n for n in found if isinstance(n, URIRef))
 
 
 def _label_or_text(node: Node, data: Graph) -> str:
@@ -362,6 +378,18 @@ def check_integrity(data: Graph, context: Iterable[tuple[Node, Node, Node]] = ()
 # ------------------------------------------------------------------------ principles
 
 
+def candidates(data: Graph) -> list[URIRef]:
+    """The organizations the principles judge (the target pgsh:Candidates of principles.ttl)."""
+    import pyoxigraph as ox
+
+    from partnergraph.store import _to_ox
+
+    store = ox.Store()
+    store.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data])
+    shapes = shapes_graph("principles")
+    return _focus_nodes(store, shapes, data, URIRef("https://w3id.org/partnergraph/shapes#Candidates"))
+
+
 def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIRef] | None = None) -> ValidationResult:
     """Check ``data`` against the principles of partnership (and integrity) at ``as_of``.
 
@@ -389,9 +417,8 @@ def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIR
     report = _run_pyshacl(full, core)
     _run_sparql_constraints(full, shapes, report, set(focus) if focus is not None else None)
     findings = _findings(report, shapes, full)
-    org_class = URIRef("http://www.w3.org/ns/org#Organization")
-    orgs = {o for o in full.subjects(RDF.type, org_class) if isinstance(o, URIRef)}
-    homes = {o for o in full.subjects(RDF.type, PG.HomeOrganization) if isinstance(o, URIRef)}
+    orgs = set(candidates(full))
+    homes: set[URIRef] = set()
     wanted = set(focus) if focus is not None else None
     by_org: dict[URIRef, list[Finding]] = defaultdict(list)
     for f in findings:

@@ -28,7 +28,8 @@ SRC = "<https://example.org/source>"
 #: A small, complete world: a home (Q1001), three candidate partners and what relates them.
 #: Q2001 maintains a high-criticality component, shares two goals, worked with the home in 2024
 #: and is in ongoing collaboration; Q2002 maintains a low-criticality library and shares one goal;
-#: Q2003 shares a goal but has nothing else (it fails Relevance).
+#: Q2003 shares a goal but has nothing else (it fails Relevance); Q2004 is the home's affiliate,
+#: never ranked, whose 2024 event with Q2002 counts for the home.
 SMALL_WORLD = PREFIXES + textwrap.dedent(f"""\
     wd:Q1001 a pg:HomeOrganization, org:Organization ; rdfs:label "Home Org"@en ;
         foaf:homepage <https://home.example> ; pg:goalScheme pgid:goals-home .
@@ -40,6 +41,9 @@ SMALL_WORLD = PREFIXES + textwrap.dedent(f"""\
         schema:addressCountry wd:Q183 .
     wd:Q2002 a org:Organization ; rdfs:label "Beta Corp"@en ; foaf:homepage <https://beta.example> .
     wd:Q2003 a org:Organization ; rdfs:label "Gamma Society"@en .
+    wd:Q2004 a org:Organization ; rdfs:label "Home Chapter"@en ; pg:affiliateOf wd:Q1001 .
+    pgid:act-3 a pg:Event ; dcterms:title "Chapter hackathon with Beta" ; pg:home wd:Q2004 ; pg:partner wd:Q2002 ;
+        dcterms:date "2024-06-01"^^xsd:date ; dcterms:source {SRC} .
 
     wd:Q3001 a pg:Component ; rdfs:label "AlphaDB"@en .
     wd:Q3002 a pg:Component ; rdfs:label "beta-lib"@en .

@@ -32,8 +32,9 @@ def test_scores_by_hand(world):
     assert got["Q2001"]["score"] == pytest.approx(10.75)
     assert got["Q2001"]["stack"] == pytest.approx(3) and got["Q2001"]["goals"] == 2
     assert got["Q2001"]["status"] == "ongoing collaboration"
-    # Q2002: 1 (low) x 1 + 1 goal x 2.0 + 1.5 x 1/(1+6) (a 2019 activity)
-    assert got["Q2002"]["score"] == pytest.approx(3.21)
+    # Q2002: 1 (low) x 1 + 1 goal x 2.0 + 1.5 x (1/(1+6) + 1/(1+1)) (2019, and 2024 with the home's affiliate)
+    assert got["Q2002"]["score"] == pytest.approx(3.96)
+    assert "Q2004" not in got  # an affiliate of the home is not ranked
     # Q2003 shares one goal and nothing else
     assert got["Q2003"]["score"] == pytest.approx(2.0)
     assert [r["qid"] for r in rows] == ["Q2001", "Q2002", "Q2003"]
@@ -54,7 +55,7 @@ def test_as_of_forgets_later_activities_and_statuses(world):
     got = by_qid(rank(world, home=HOME, as_of=dt.date(2020, 1, 1), eligible_only=False))
     assert got["Q2001"]["score"] == pytest.approx(7.0)  # no 2024 activity, no 2023 status yet
     assert got["Q2001"]["status"] is None
-    assert got["Q2002"]["score"] == pytest.approx(3.75)  # the 2019 event is 1 year old
+    assert got["Q2002"]["score"] == pytest.approx(3.75)  # the 2019 event is 1 year old, the 2024 one not yet
 
 
 def test_weights_change_the_order(world):
