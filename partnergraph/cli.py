@@ -48,7 +48,7 @@ def _home(_ctx: click.Context, _param: click.Parameter, value: str | None):  # n
     from partnergraph.queries import to_term
 
     if value is None:
-        return DEFAULT_HOME
+        return None
     try:
         return to_term(value, "iri", "home")
     except UserError as exc:
@@ -241,7 +241,7 @@ def _print_rank(rows: list[dict[str, Any]], fmt: str, show_eligibility: bool = F
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show the first N only.")
 @click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
 @click.option("--as-of", callback=_date, metavar="DATE", help="Rank the graph as it stood on this date.")
-@click.option("--home", callback=_home, metavar="QID", help="The home organization (default Q180, Wikimedia Foundation).")
+@click.option("--home", callback=_home, metavar="QID", help="The home organization (default: the one the data declares, else Q180, the Wikimedia Foundation).")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=NUMBER",
               help="Override a score weight: stack, goals, engagement, status (repeatable).")
 @click.option("--all", "show_all", is_flag=True, help="Include organizations that fail a principle, with the principles they fail.")

@@ -31,10 +31,20 @@ def validate_store(store: Store, *, as_of: _dt.date | None = None, focus: list[U
     return validate(store.union_graph(), as_of=as_of, focus=focus)
 
 
+def default_home(store: Store) -> URIRef:
+    """The home organization the data declares (pg:HomeOrganization); Q180 when there are several
+    including it, or none."""
+    rows = store.query("SELECT DISTINCT ?h WHERE { ?h a <https://w3id.org/partnergraph/ns#HomeOrganization> }").rows
+    homes = sorted(r[0] for r in rows if isinstance(r[0], URIRef))
+    if len(homes) == 1 or (homes and DEFAULT_HOME not in homes):
+        return homes[0]
+    return DEFAULT_HOME
+
+
 def rank(
     store: Store,
     *,
-    home: URIRef = DEFAULT_HOME,
+    home: URIRef | None = None,
     as_of: _dt.date | None = None,
     weights: Mapping[str, float] | None = None,
     eligible_only: bool = True,
@@ -45,7 +55,7 @@ def rank(
 
     Each has rank, qid (None when unresolved), label, iri, score, its components, status,
     reasons, and whether it is an eligible partner under the principles (with those it fails)."""
-    params: dict[str, Any] = {"home": home}
+    params: dict[str, Any] = {"home": home if home is not None else default_home(store)}
     if as_of is not None:
         params["asOf"] = as_of.isoformat()
     for name, value in (weights or {}).items():
