@@ -108,7 +108,7 @@ def reference_context(store, data: Graph, exclude: URIRef) -> Graph:  # noqa: AN
         values = " ".join(f"<{n}>" for n in nodes[start : start + 500])
         result = store.query(
             "CONSTRUCT { ?s ?p ?o } WHERE { "
-            f"VALUES ?s {{ {values} }} VALUES ?p {{ <{RDF.type}> <{RDFS.label}> <{SKOS.prefLabel}> <{SKOS.inScheme}> }} "
+            f"VALUES ?s {{ {values} }} VALUES ?p {{ <{RDF.type}> <{RDFS.label}> <{SKOS.prefLabel}> <{SKOS.inScheme}> <{PG.unresolved}> <{PG.searchLabel}> }} "
             f"GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != <{exclude}>) }}"
         )
         if result.graph is not None:

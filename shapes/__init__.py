@@ -95,6 +95,7 @@ class Finding:
     message: str
     value: Node | None = None
     path: Node | None = None
+    component: Node | None = None
 
 
 @dataclass
@@ -310,8 +311,13 @@ def _findings(report: Graph, shapes: Graph, data: Graph) -> list[Finding]:
                 message=str(message) if message is not None else "does not conform",
                 value=value,
                 path=path,
+                component=report.value(result, SH.sourceConstraintComponent),
             )
         )
+    # pyshacl reports a failed sh:node both as a generic "must conform to Shape …" result and as
+    # the nested shape's own results; keep the generic one only when it is all there is.
+    specific = {f.focus for f in out if f.component != SH.NodeConstraintComponent}
+    out = [f for f in out if f.component != SH.NodeConstraintComponent or f.focus not in specific]
     out.sort(key=lambda f: (_RANK[f.severity], str(f.organization), f.principle, f.message))
     return out
 
@@ -358,7 +364,9 @@ def check_integrity(data: Graph, context: Iterable[tuple[Node, Node, Node]] = ()
     for t in _ontology():
         full.add(t)
     report = _run_pyshacl(full, shapes)
-    findings = [f for f in _findings(report, shapes, full) if f.severity == "Violation"]
+    described = set(data.subjects())
+    # Only what the incoming data describes is judged; context nodes are read, not checked.
+    findings = [f for f in _findings(report, shapes, full) if f.severity == "Violation" and f.focus in described]
     if findings:
         messages = []
         seen = set()

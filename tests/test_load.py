@@ -100,3 +100,25 @@ def test_other_syntaxes(runner, store_url, tmp_path):
     r = runner.invoke(main, ["--store", store_url, "query", "--format", "json", str(write(tmp_path, "q.rq",
         "SELECT ?l WHERE { <http://www.wikidata.org/entity/Q5000> <http://www.w3.org/2000/01/rdf-schema#label> ?l }"))])
     assert json.loads(r.output) == [{"l": "N-Triples Org"}]
+
+
+def test_reference_to_an_unresolved_organization_in_another_graph(runner, store_url, small_world, tmp_path):
+    """Context read from other graphs is not judged itself (regression: it failed the identity rule)."""
+    org = write(tmp_path, "org.ttl", PREFIXES + 'pgid:org-x a org:Organization ; rdfs:label "X" ; pg:unresolved true ; pg:searchLabel "X" .')
+    assert runner.invoke(main, ["--store", store_url, "load", str(small_world)]).exit_code == 0
+    assert runner.invoke(main, ["--store", store_url, "load", str(org), "--graph", "orgs"]).exit_code == 0
+    act = write(tmp_path, "act.ttl", PREFIXES + f"""
+        pgid:act-x a pg:Event ; dcterms:title "Meet X" ; pg:home wd:Q1001 ; pg:partner pgid:org-x ;
+            dcterms:date "2025-05-05"^^xsd:date ; dcterms:source {SRC} .""")
+    r = runner.invoke(main, ["--store", store_url, "load", str(act), "--graph", "acts"])
+    assert r.exit_code == 0, r.output
+
+
+def test_generic_node_messages_are_not_repeated(runner, store_url, tmp_path):
+    bad = write(tmp_path, "bad.ttl", PREFIXES + """
+        wd:Q7 a org:Organization ; rdfs:label "Seven" .
+        pgid:act-y a pg:Event ; dcterms:title "Y" ; pg:home wd:Q7 ; pg:partner wd:Q7 ; dcterms:date "2020-01-01"^^xsd:date .""")
+    r = runner.invoke(main, ["--store", store_url, "load", str(bad)])
+    assert r.exit_code == 2
+    assert "needs a source" in r.output
+    assert "conform to every Shape" not in r.output
