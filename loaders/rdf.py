@@ -70,6 +70,40 @@ def guess_format(path: Path, fmt: str | None = None) -> str:
         raise UserError(f"{path}: cannot tell the RDF syntax from the suffix {path.suffix!r}; use --format") from None
 
 
+def _remote_contexts(node: object, depth: int = 0) -> list[str]:
+    """Context references a JSON-LD parser would fetch over the network (strings in @context)."""
+    if depth > 200:
+        raise UserError("JSON-LD nested more than 200 levels deep")
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("@context", "@import"):
+                items = value if isinstance(value, list) else [value]
+                found += [v for v in items if isinstance(v, str)]
+                if key == "@context":
+                    for v in items:
+                        if isinstance(v, dict) and isinstance(v.get("@import"), str):
+                            found.append(v["@import"])
+            found += _remote_contexts(value, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            found += _remote_contexts(item, depth + 1)
+    return found
+
+
+def _check_jsonld(path: Path, text: bytes) -> None:
+    import json
+
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"{path}: not valid JSON: {exc}") from exc
+    remote = _remote_contexts(document)
+    if remote:
+        raise UserError(f"{path}: refers to a remote JSON-LD context ({remote[0]}); partnergraph never fetches "
+                        "anything while loading: put the context inline")
+
+
 def parse_files(files: Sequence[Path], fmt: str | None = None) -> Graph:
     """Parse every file into one in-memory graph; the first bad file stops with its name and the parser's message."""
     data = Graph()
@@ -79,6 +113,8 @@ def parse_files(files: Sequence[Path], fmt: str | None = None) -> Graph:
         syntax = guess_format(path, fmt)
         try:
             text = path.read_bytes()
+            if syntax == "json-ld":
+                _check_jsonld(path, text)
             if syntax in _QUAD_FORMATS:
                 from rdflib import Dataset
 

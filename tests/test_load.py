@@ -122,3 +122,17 @@ def test_generic_node_messages_are_not_repeated(runner, store_url, tmp_path):
     assert r.exit_code == 2
     assert "needs a source" in r.output
     assert "conform to every Shape" not in r.output
+
+
+def test_jsonld_inline_context_loads_and_remote_context_is_refused(runner, store_url, tmp_path):
+    inline = write(tmp_path, "ok.jsonld", json.dumps({
+        "@context": {"rdfs": "http://www.w3.org/2000/01/rdf-schema#", "org": "http://www.w3.org/ns/org#"},
+        "@id": "http://www.wikidata.org/entity/Q4242", "@type": "org:Organization", "rdfs:label": "JSON-LD Org"}))
+    r = runner.invoke(main, ["--store", store_url, "load", str(inline), "--graph", "j"])
+    assert r.exit_code == 0, r.output
+    remote = write(tmp_path, "remote.jsonld", json.dumps({"@context": "http://127.0.0.1:9/ctx.jsonld", "@id": "http://x"}))
+    r = runner.invoke(main, ["--store", store_url, "load", str(remote), "--graph", "j"])
+    assert r.exit_code == 2 and "remote JSON-LD context" in r.output
+    nested = write(tmp_path, "nested.jsonld", json.dumps({"@context": [{"@import": "https://example.org/c"}], "@id": "http://x"}))
+    r = runner.invoke(main, ["--store", store_url, "load", str(nested), "--graph", "j"])
+    assert r.exit_code == 2 and "remote JSON-LD context" in r.output
