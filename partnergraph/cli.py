@@ -202,6 +202,75 @@ def principles() -> None:
         click.echo(f"  {p.comment}")
 
 
+# ----------------------------------------------------------------------------- proposals
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def propose(obj: Ctx, file: str, fmt: str) -> None:
+    """Propose an organization or an activity (Turtle, or a JSON/YAML form; see docs/PROCESS.md).
+
+    The proposal is checked against integrity and the principles of partnership before anything is
+    stored: exit 2 for a malformed proposal, 1 when it breaks a principle, 0 when it is stored
+    pending review."""
+    from partnergraph.loaders.proposals import read_proposal, submit
+
+    with obj.open() as store:
+        proposal = read_proposal(file, store)
+        pid = submit(store, proposal)
+    if fmt == "json":
+        click.echo(json.dumps({"id": pid, "state": "proposed", "proposes": str(proposal.focus),
+                               "warnings": [{"about": a, "message": m} for a, m in proposal.warnings]}, indent=2))
+        return
+    click.echo(f"proposal {pid} stored, pending review ({proposal.kind}: {short(proposal.focus)})")
+    for about, message in proposal.warnings:
+        click.echo(f"  - [warning] {about}: {message}")
+    click.echo(f"next: a reviewer runs 'partnergraph review {pid} --accept --reason …' (or --decline, --start)")
+
+
+@main.command()
+@click.option("--state", type=click.Choice(["proposed", "under-review", "accepted", "declined"]), help="Only proposals in this state.")
+@click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@click.pass_obj
+def proposals(obj: Ctx, state: str | None, fmt: str) -> None:
+    """List proposals with their state."""
+    from partnergraph.loaders.proposals import list_proposals
+
+    with obj.open(read_only=True) as store:
+        rows = list_proposals(store, state)
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        click.echo(to_csv(rows, ["id", "state", "created", "proposer", "about", "proposes"]), nl=False)
+    else:
+        click.echo(to_table(rows, ["id", "state", "created", "proposer", "about"]) if rows else "no proposals")
+
+
+@main.command()
+@click.argument("proposal_id")
+@click.option("--start", "decision", flag_value="start", help="Mark it under review.")
+@click.option("--accept", "decision", flag_value="accept", help="Accept it: its triples join the graph.")
+@click.option("--decline", "decision", flag_value="decline", help="Decline it (its content is kept as the record).")
+@click.option("--reason", required=True, help="Why: recorded in the proposal's history.")
+@click.option("--by", "by", default="", help="Who decided (name or handle).")
+@click.pass_obj
+def review(obj: Ctx, proposal_id: str, decision: str | None, reason: str, by: str) -> None:
+    """Move a proposal on: proposed → under review → accepted | declined, with who and why."""
+    from partnergraph.loaders.proposals import history, review as do_review
+
+    if decision is None:
+        raise click.UsageError("say --start, --accept or --decline")
+    with obj.open() as store:
+        state = do_review(store, proposal_id, decision, reason, by)
+        steps = history(store, proposal_id)
+    click.echo(f"proposal {proposal_id} is now {state}")
+    for step in steps:
+        who = f" by {step['by']}" if step["by"] else ""
+        click.echo(f"  {step['date']}  {step['state']}{who}: {step['reason']}")
+
+
 # ----------------------------------------------------------------------------- rank
 
 

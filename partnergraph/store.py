@@ -33,6 +33,8 @@ from partnergraph.ontology import GRAPH, ONTOLOGY_GRAPH, PREFIXES, ontology_grap
 
 DEFAULT_STORE_URL = "oxigraph:./.partnergraph/store"
 STAGING_PREFIX = str(GRAPH[".staging/"])
+#: Pending proposals live in graphs under this prefix until a reviewer accepts them.
+PENDING_PREFIX = str(GRAPH["proposal/"])
 
 Triple = tuple[Node, Node, Node]
 
@@ -56,6 +58,11 @@ class QueryResult:
 
 def _is_staging(name: object) -> bool:
     return str(name).startswith(STAGING_PREFIX)
+
+
+def _is_hidden(name: object) -> bool:
+    """Graphs that queries never read: staging graphs of loads, and pending proposals."""
+    return str(name).startswith((STAGING_PREFIX, PENDING_PREFIX))
 
 
 class Store(ABC):
@@ -111,7 +118,7 @@ class Store(ABC):
         result = self.query(
             "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
         )
-        return [(g, int(n)) for g, n in result.rows if not _is_staging(g)]  # type: ignore[arg-type]
+        return [(g, int(n)) for g, n in result.rows if not _is_hidden(g)]  # type: ignore[arg-type]
 
     def get_graph(self, name: URIRef) -> Graph:
         """A copy of one named graph in rdflib memory."""
@@ -238,17 +245,17 @@ class OxigraphStore(_StagedReplace, Store):
         self._dataset: Dataset | None = None
 
     # Default graph of every query: the store's default graph plus each named graph that is
-    # not a staging graph. Computed per query (cheap: a scan of graph names).
-    def _default_graphs(self) -> list:
-        import pyoxigraph as ox
-
-        return [ox.DefaultGraph()] + [g for g in self._ox.named_graphs() if not _is_staging(g.value)]
+    # not hidden (staging, pending proposals); GRAPH ?g sees the same graphs. Computed per query
+    # (cheap: a scan of graph names).
+    def _visible_named_graphs(self) -> list:
+        return [g for g in self._ox.named_graphs() if not _is_hidden(g.value)]
 
     def query(self, text: str) -> QueryResult:
         import pyoxigraph as ox
 
         try:
-            result = self._ox.query(text, default_graph=self._default_graphs())
+            visible = self._visible_named_graphs()
+            result = self._ox.query(text, default_graph=[ox.DefaultGraph(), *visible], named_graphs=visible)
         except SyntaxError as exc:
             raise UserError(f"SPARQL syntax error: {exc}") from exc
         except (OSError, ValueError, RuntimeError) as exc:
@@ -277,7 +284,7 @@ class OxigraphStore(_StagedReplace, Store):
             raise UserError(f"SPARQL update syntax error: {exc}") from exc
 
     def graph_names(self) -> list[URIRef]:
-        return [URIRef(g.value) for g in self._ox.named_graphs() if not _is_staging(g.value)]
+        return [URIRef(g.value) for g in self._ox.named_graphs() if not _is_hidden(g.value)]
 
     def _all_graph_names(self) -> list[URIRef]:
         return [URIRef(g.value) for g in self._ox.named_graphs()]
@@ -347,9 +354,20 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
 
     def _visible(self) -> Dataset:
-        # Staging graphs exist only inside replace_graph, under the lock; readers take the
-        # lock too, so they never see one.
-        return self._ds
+        """The dataset queries read: every graph but pending proposals (staging graphs exist only
+        inside replace_graph, under the lock, so readers never see one)."""
+        hidden = [g for g in self._ds.graphs() if _is_hidden(g.identifier)]
+        if not hidden:
+            return self._ds
+        view = Dataset(default_union=True)
+        for prefix, ns in PREFIXES.items():
+            view.bind(prefix, ns)
+        for g in self._ds.graphs():
+            if not _is_hidden(g.identifier) and isinstance(g.identifier, URIRef):
+                target = view.graph(g.identifier)
+                for t in g:
+                    target.add(t)
+        return view
 
     def query(self, text: str) -> QueryResult:
         from pyparsing import ParseException
@@ -377,7 +395,7 @@ class MemoryStore(Store):
 
         try:
             with self._lock:
-                self._ds.update(text)
+                self._ds.update(text)  # on the full dataset: updates may touch pending graphs
         except ParseException as exc:
             raise UserError(f"SPARQL update syntax error: {exc}") from exc
 
@@ -391,11 +409,12 @@ class MemoryStore(Store):
             for t in new:
                 target.add(t)
 
-    def graph_names(self) -> list[URIRef]:
+    def _all_graph_names(self) -> list[URIRef]:
         return [g.identifier for g in self._ds.graphs() if isinstance(g.identifier, URIRef)
                 and str(g.identifier) != "urn:x-rdflib:default" and len(g) > 0]  # type: ignore[misc]
 
-    _all_graph_names = graph_names
+    def graph_names(self) -> list[URIRef]:
+        return [g for g in self._all_graph_names() if not _is_hidden(g)]
 
     def graph_triples(self, name: URIRef) -> Iterator[Triple]:
         yield from self._ds.graph(name).triples((None, None, None))
