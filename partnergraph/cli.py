@@ -193,13 +193,21 @@ def validate_cmd(obj: Ctx, as_of: _dt.date | None, focus: tuple[str, ...], fmt: 
 
 
 @main.command()
-def principles() -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def principles(fmt: str) -> None:
     """Print the principles of partnership, read from shapes/principles.ttl itself."""
-    from partnergraph.shapes import principles as read_principles
+    from partnergraph.shapes import principles as read_principles, principles_markdown
 
-    for p in read_principles():
-        click.echo(f"{p.label} ({p.severity.lower()})")
-        click.echo(f"  {p.comment}")
+    found = read_principles()
+    if fmt == "markdown":
+        click.echo(principles_markdown(), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps([{"iri": str(p.iri), "name": p.label, "statement": p.comment, "severity": p.severity,
+                                "messages": p.messages} for p in found], indent=2))
+    else:
+        for p in found:
+            click.echo(f"{p.label} ({p.severity.lower()})")
+            click.echo(f"  {p.comment}")
 
 
 # ----------------------------------------------------------------------------- proposals

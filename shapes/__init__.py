@@ -83,6 +83,21 @@ def principles() -> list[Principle]:
     return found
 
 
+_MEANING = {
+    "Violation": "not an eligible partner until fixed",
+    "Warning": "eligible, but a person should look",
+    "Info": "recorded for reading the list, never a reason to exclude",
+}
+
+
+def principles_markdown() -> str:
+    """The principles as a Markdown section (docs/PROCESS.md quotes exactly this)."""
+    lines = []
+    for i, p in enumerate(principles(), 1):
+        lines.append(f"{i}. **{p.label}** ({p.severity.lower()}: {_MEANING[p.severity]}). {p.comment}")
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class Finding:
     """One result of a validation: which node, which principle (or rule), how bad, why."""

@@ -131,3 +131,13 @@ def test_review_errors(runner, world_url):
     assert r.exit_code == 2 and "no proposal" in r.output
     r = runner.invoke(main, ["--store", world_url, "review", "0123abcd", "--reason", "x"])
     assert r.exit_code == 2 and "--accept" in r.output
+
+
+def test_process_doc_quotes_the_principles_file():
+    from pathlib import Path
+
+    from partnergraph.shapes import principles_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "PROCESS.md").read_text(encoding="utf-8")
+    quoted = doc.split("<!-- principles:start -->\n", 1)[1].split("<!-- principles:end -->", 1)[0]
+    assert quoted == principles_markdown()
