@@ -226,22 +226,31 @@ _THIS = re.compile(r"\$this\b")
 _SELECT_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
-def _run_sparql_constraints(data: Graph, shapes: Graph, report: Graph, focus: set[Node] | None) -> None:
+def _ox_copy(data: Graph):  # noqa: ANN202
+    """An in-memory Oxigraph store holding ``data`` (for native SPARQL over a small graph)."""
+    import pyoxigraph as ox
+
+    from partnergraph.store import _to_ox
+
+    store = ox.Store()
+    store.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data])
+    return store
+
+
+def _run_sparql_constraints(data: Graph, shapes: Graph, report: Graph, focus: set[Node] | None, store=None) -> None:  # noqa: ANN001
     """Evaluate every SHACL-SPARQL constraint once, natively (Oxigraph), for all its focus nodes.
 
     SHACL pre-binds $this to each focus node and runs the query once per node; with the focus
     nodes given as a VALUES block at the head of the WHERE clause, one run gives the same
     solutions (the constraints here use no sub-select), and is hundreds of times faster than
     pyshacl running rdflib's engine per node. The results go into the standard report graph."""
-    import pyoxigraph as ox
-
-    from partnergraph.store import _from_ox, _to_ox
+    from partnergraph.store import _from_ox
 
     constraints = _sparql_constraints(shapes)
     if not constraints:
         return
-    store = ox.Store()
-    store.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data])
+    if store is None:
+        store = _ox_copy(data)
     conforms = report.value(predicate=RDF.type, object=SH.ValidationReport, any=True)
     for c in constraints:
         focus_nodes = _focus_nodes(store, shapes, data, c.target)
@@ -403,14 +412,7 @@ def check_integrity(data: Graph, context: Iterable[tuple[Node, Node, Node]] = ()
 
 def candidates(data: Graph) -> list[URIRef]:
     """The organizations the principles judge (the target pgsh:Candidates of principles.ttl)."""
-    import pyoxigraph as ox
-
-    from partnergraph.store import _to_ox
-
-    store = ox.Store()
-    store.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data])
-    shapes = shapes_graph("principles")
-    return _focus_nodes(store, shapes, data, URIRef("https://w3id.org/partnergraph/shapes#Candidates"))
+    return _focus_nodes(_ox_copy(data), shapes_graph("principles"), data, URIRef("https://w3id.org/partnergraph/shapes#Candidates"))
 
 
 def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIRef] | None = None) -> ValidationResult:
@@ -432,15 +434,26 @@ def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIR
     context = BNode()
     full.add((context, RDF.type, PG.ValidationContext))
     full.add((context, PG.asOf, Literal(as_of.isoformat(), datatype=XSD.date)))
+    # The Core pass goes to pyshacl, with the SPARQL constraints left out (they run natively
+    # below) and SPARQL targets replaced by the explicit focus nodes they select, computed natively
+    # once: pyshacl then parses no SPARQL at all, and checks only the nodes asked for.
+    store = _ox_copy(full)
     core = Graph()
     for t in shapes:
         core.add(t)
     for holder, constraint in list(shapes.subject_objects(SH.sparql)):
         core.remove((holder, SH.sparql, constraint))
+    wanted_focus = set(focus) if focus is not None else None
+    for shape, target in list(shapes.subject_objects(SH.target)):
+        if (target, RDF.type, SH.SPARQLTarget) in shapes:
+            core.remove((shape, SH.target, target))
+            for node in _focus_nodes(store, shapes, full, target):
+                if wanted_focus is None or node in wanted_focus:
+                    core.add((shape, SH.targetNode, node))
     report = _run_pyshacl(full, core)
-    _run_sparql_constraints(full, shapes, report, set(focus) if focus is not None else None)
+    _run_sparql_constraints(full, shapes, report, wanted_focus, store=store)
     findings = _findings(report, shapes, full)
-    orgs = set(candidates(full))
+    orgs = set(_focus_nodes(store, shapes, full, URIRef("https://w3id.org/partnergraph/shapes#Candidates")))
     homes: set[URIRef] = set()
     wanted = set(focus) if focus is not None else None
     by_org: dict[URIRef, list[Finding]] = defaultdict(list)
