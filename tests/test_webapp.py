@@ -117,3 +117,51 @@ def test_installed_wheel_works_outside_the_checkout(tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "prioritized technical partners" in out.stdout
+
+
+def _csrf(client) -> str:
+    html = client.get("/propose").get_data(as_text=True)
+    return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def _proposals(client) -> int:
+    store = client.application.config["STORE"]
+    from partnergraph.loaders.proposals import list_proposals
+
+    return len(list_proposals(store))
+
+
+def test_propose_form_renders_goals(client):
+    html = client.get("/propose").get_data(as_text=True)
+    assert "Open knowledge" in html and 'name="csrf"' in html
+
+
+def test_propose_form_stores_a_good_proposal(client):
+    data = {"csrf": _csrf(client), "label": "Delta Institute", "website": "https://delta.example",
+            "source": "https://delta.example/about", "goals": "https://w3id.org/partnergraph/id/goal-open",
+            "activity_title": "Talk at our summit", "activity_type": "event", "activity_date": "2024-05-01",
+            "activity_source": "https://delta.example/news", "proposer": "alice"}
+    r = client.post("/propose", data=data)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    html = r.get_data(as_text=True)
+    assert "stored, pending review" in html and "no confirmed Wikidata item" in html
+    assert _proposals(client) == 1
+
+
+def test_propose_form_principle_failure_and_markup(client):
+    base = {"csrf": _csrf(client), "label": "Lonely", "source": "https://lonely.example"}
+    r = client.post("/propose", data=base)
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Mission alignment" in html and "nothing was stored" in html
+    r = client.post("/propose", data=dict(base, label='<script>alert(1)</script>', qid="Q0x"))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "HTML or script markup" in html and "not a Wikidata item id" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert _proposals(client) == 0
+
+
+def test_propose_form_needs_its_csrf_token(client):
+    r = client.post("/propose", data={"label": "X", "source": "https://x.example"})
+    assert r.status_code == 400 and _proposals(client) == 0
