@@ -69,6 +69,9 @@ class Store(ABC):
     """The interface every backend offers. Graph names are IRIs (rdflib URIRef)."""
 
     url: str
+    #: Bumped by every write this object makes: a cheap "has the data changed?" for caches
+    #: (only the process that holds the store can write to it).
+    generation: int = 0
 
     @abstractmethod
     def query(self, text: str) -> QueryResult:
@@ -286,6 +289,7 @@ class OxigraphStore(_StagedReplace, Store):
         try:
             with self._lock:
                 self._graphs = None
+                self.generation += 1
                 self._ox.update(text)
                 self._graphs = None
         except SyntaxError as exc:
@@ -415,6 +419,7 @@ class MemoryStore(Store):
 
         try:
             with self._lock:
+                self.generation += 1
                 self._ds.update(text)  # on the full dataset: updates may touch pending graphs
         except ParseException as exc:
             raise UserError(f"SPARQL update syntax error: {exc}") from exc
@@ -424,6 +429,7 @@ class MemoryStore(Store):
         for t in triples:  # everything is parsed before anything is touched
             new.add(t)
         with self._lock:
+            self.generation += 1
             self._ds.remove_graph(self._ds.graph(name))
             target = self._ds.graph(name)
             for t in new:
@@ -441,6 +447,7 @@ class MemoryStore(Store):
 
     def _drop(self, name: URIRef) -> None:
         with self._lock:
+            self.generation += 1
             self._ds.remove_graph(self._ds.graph(name))
 
     @property

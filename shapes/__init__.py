@@ -410,11 +410,6 @@ def check_integrity(data: Graph, context: Iterable[tuple[Node, Node, Node]] = ()
 # ------------------------------------------------------------------------ principles
 
 
-def candidates(data: Graph) -> list[URIRef]:
-    """The organizations the principles judge (the target pgsh:Candidates of principles.ttl)."""
-    return _focus_nodes(_ox_copy(data), shapes_graph("principles"), data, URIRef("https://w3id.org/partnergraph/shapes#Candidates"))
-
-
 def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIRef] | None = None) -> ValidationResult:
     """Check ``data`` against the principles of partnership (and integrity) at ``as_of``.
 
@@ -454,14 +449,13 @@ def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIR
     _run_sparql_constraints(full, shapes, report, wanted_focus, store=store)
     findings = _findings(report, shapes, full)
     orgs = set(_focus_nodes(store, shapes, full, URIRef("https://w3id.org/partnergraph/shapes#Candidates")))
-    homes: set[URIRef] = set()
     wanted = set(focus) if focus is not None else None
     by_org: dict[URIRef, list[Finding]] = defaultdict(list)
     for f in findings:
         if isinstance(f.organization, URIRef):
             by_org[f.organization].append(f)
     verdicts = {}
-    for o in sorted(orgs - homes, key=lambda n: describe(n, full).lower()):
+    for o in sorted(orgs, key=lambda n: describe(n, full).lower()):
         if wanted is not None and o not in wanted:
             continue
         label = full.value(o, RDFS.label)

@@ -15,6 +15,7 @@ import pytest
 from conftest import PREFIXES, SRC, write
 
 from partnergraph.loaders.rdf import load_paths
+from partnergraph.ontology import GRAPH
 from partnergraph.store import open_store
 from partnergraph.webapp import create_app
 
@@ -165,3 +166,15 @@ def test_propose_form_principle_failure_and_markup(client):
 def test_propose_form_needs_its_csrf_token(client):
     r = client.post("/propose", data={"label": "X", "source": "https://x.example"})
     assert r.status_code == 400 and _proposals(client) == 0
+
+
+def test_page_follows_new_data(client, tmp_path):
+    before = json.loads(client.get("/partners.json?all=1").get_data(as_text=True))
+    store = client.application.config["STORE"]
+    extra = write(tmp_path, "extra.ttl", PREFIXES + f"""
+        wd:Q2020 a org:Organization ; rdfs:label "Zeta Newcomers"@en .
+        pgid:al-z a pg:GoalAlignment ; pg:organization wd:Q2020 ; pg:goal pgid:goal-open ; dcterms:source {SRC} .""")
+    load_paths(store, [extra], graph=GRAPH["extra"])
+    after = json.loads(client.get("/partners.json?all=1").get_data(as_text=True))
+    assert "Zeta Newcomers" not in [r["label"] for r in before]
+    assert "Zeta Newcomers" in [r["label"] for r in after]

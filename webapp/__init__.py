@@ -44,7 +44,7 @@ def create_app(store: Store) -> Flask:
     def ranking(as_of: _dt.date | None, show_all: bool) -> list[dict[str, Any]]:
         from partnergraph.service import rank, validate_store
 
-        key = (tuple(store.graph_sizes()), as_of)
+        key = (store.generation, as_of)
         with cache.lock:
             if cache.key != key:
                 cache.value = validate_store(store, as_of=as_of)
