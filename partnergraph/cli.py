@@ -14,7 +14,7 @@ import click
 
 from partnergraph import __version__
 from partnergraph.errors import PartnergraphError, UserError
-from partnergraph.ontology import DEFAULT_HOME, graph_iri, qid_of
+from partnergraph.ontology import graph_iri
 from partnergraph.output import short, to_csv, to_json, to_table
 from partnergraph.store import DEFAULT_STORE_URL, Store, open_store
 
@@ -446,5 +446,3 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
             click.echo("")
             _serve(store, host, port, 4)
 
-
-__all__ = ["main", "qid_of"]

@@ -8,7 +8,7 @@ import json
 import shutil
 from typing import Any, Sequence
 
-from rdflib import Literal, URIRef
+from rdflib import Literal
 from rdflib.term import Node
 
 
@@ -83,4 +83,4 @@ def short(iri: Any) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-__all__ = ["plain", "to_json", "to_csv", "to_table", "short", "URIRef"]
+__all__ = ["plain", "to_json", "to_csv", "to_table", "short"]

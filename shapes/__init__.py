@@ -181,6 +181,16 @@ def _run_pyshacl(data: Graph, shapes: Graph) -> Graph:
     return report_graph  # type: ignore[return-value]
 
 
+def _prefix_block(shapes: Graph, node: Node) -> str:
+    """PREFIX lines for a SHACL-SPARQL constraint or target, from its sh:prefixes declarations."""
+    lines = [
+        f"PREFIX {shapes.value(decl, SH.prefix)}: <{shapes.value(decl, SH.namespace)}>"
+        for owner in shapes.objects(node, SH.prefixes)
+        for decl in shapes.objects(owner, SH.declare)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class _SparqlConstraint:
     shape: URIRef
@@ -200,11 +210,7 @@ def _sparql_constraints(shapes: Graph) -> list[_SparqlConstraint]:
             continue
         holders = [shape] + list(shapes.objects(shape, SH.property))
         for holder, constraint in [(h, c) for h in holders for c in shapes.objects(h, SH.sparql)]:
-            select = str(shapes.value(constraint, SH.select))
-            prefixes = []
-            for decl_owner in shapes.objects(constraint, SH.prefixes):
-                for decl in shapes.objects(decl_owner, SH.declare):
-                    prefixes.append(f"PREFIX {shapes.value(decl, SH.prefix)}: <{shapes.value(decl, SH.namespace)}>")
+            select = _prefix_block(shapes, constraint) + str(shapes.value(constraint, SH.select))
             targets = list(shapes.objects(shape, SH.targetClass)) + list(shapes.objects(shape, SH.target))
             if len(targets) != 1:
                 raise ValueError(f"{shape}: SPARQL constraints need exactly one target (sh:targetClass or sh:target) here")
@@ -213,7 +219,7 @@ def _sparql_constraints(shapes: Graph) -> list[_SparqlConstraint]:
                     shape=shape,
                     holder=holder,
                     constraint=constraint,
-                    select="\n".join(prefixes) + "\n" + select,
+                    select=select,
                     message=str(shapes.value(constraint, SH.message) or "does not conform"),
                     severity=shapes.value(holder, SH.severity) or SH.Violation,  # type: ignore[assignment]
                     target=targets[0],
@@ -294,11 +300,7 @@ def _focus_nodes(store, shapes: Graph, data: Graph, target: Node) -> list[URIRef
     from partnergraph.store import _from_ox
 
     if (target, RDF.type, SH.SPARQLTarget) in shapes:
-        prefixes = []
-        for owner in shapes.objects(target, SH.prefixes):
-            for decl in shapes.objects(owner, SH.declare):
-                prefixes.append(f"PREFIX {shapes.value(decl, SH.prefix)}: <{shapes.value(decl, SH.namespace)}>")
-        text = "\n".join(prefixes) + "\n" + str(shapes.value(target, SH.select))
+        text = _prefix_block(shapes, target) + str(shapes.value(target, SH.select))
         found = {_from_ox(sol["this"]) for sol in store.query(text)}
     else:
         classes = set(data.transitive_subjects(RDFS.subClassOf, target))
