@@ -5,6 +5,9 @@ baseline measured in the same run, on the same data. Never part of the test suit
 
     validate   one proposal checked against a store of --triples triples (embedded Oxigraph), and
                pyshacl validating the whole graph with the same shapes
+
+Other benchmarks are the files bench_NAME.py beside this one (each has run(args) and may add its own
+options with add_arguments(parser)); their docstrings say what they measure.
 """
 
 from __future__ import annotations
@@ -115,13 +118,30 @@ def _pyshacl_child(data: str, queue) -> None:  # noqa: ANN001
 BENCHMARKS = {"validate": bench_validate}
 
 
+def _discover() -> list:  # noqa: ANN001
+    """Other benchmarks live beside this file as bench_NAME.py, each with run(args) and optionally
+    add_arguments(parser); they register themselves here by file name."""
+    import importlib
+
+    modules = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        module = importlib.import_module(path.stem)
+        BENCHMARKS[path.stem.removeprefix("bench_")] = module.run
+        modules.append(module)
+    return modules
+
+
 def main(argv: list[str] | None = None) -> int:
+    modules = _discover()
     parser = argparse.ArgumentParser(description="partnergraph benchmarks")
     parser.add_argument("names", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"benchmarks to run: {', '.join(sorted(BENCHMARKS))}")
     parser.add_argument("--triples", type=int, default=100_000, help="size of the generated graph (default 100000)")
     parser.add_argument("--baseline-budget", type=float, default=600, metavar="SECONDS",
                         help="stop a baseline that has not finished after this long; its ratio is then a lower bound")
+    for module in modules:
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
     args = parser.parse_args(argv)
     for name in args.names:
         BENCHMARKS[name](args)
