@@ -543,6 +543,12 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
         click.echo(f"3. prioritized technical partners of the Wikimedia Foundation (top {len(rows)}; "
                    "all: partnergraph rank --all):\n")
         _print_rank(rows, "table")
+        from partnergraph.service import goals
+
+        progress = goals(store, as_of=as_of)
+        parts = [f"{l['label']} {l['count']}/{l['target']}" + (f" ({l['stale']} stale)" if l["stale"] else "")
+                 for l in progress["levels"] if l["target"] is not None]
+        click.echo(f"\n4. goal progress: {'; '.join(parts)} (details: partnergraph goals; why a score: partnergraph explain QID)")
         if do_serve:
             click.echo("")
             _serve(store, host, port, 4)
