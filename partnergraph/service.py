@@ -185,7 +185,9 @@ def explain(
     params: dict[str, Any] = {"org": iri, "home": home}
     if as_of is not None:
         params["asOf"] = as_of.isoformat()
-    rows = queries.run(store, queries.get("explain_organization"), params).dicts()
+    # Every evidence row names its organization; rdflib's engine also returns empty groups (one row
+    # with nothing bound) for a GROUP BY over no solutions, which this drops.
+    rows = [r for r in queries.run(store, queries.get("explain_organization"), params).dicts() if r.get("org") == iri]
     label_rows = store.query(
         "SELECT ?p ?o WHERE { VALUES ?s { " + iri.n3() + " } ?s ?p ?o }").rows  # type: ignore[union-attr]
     if not rows and not label_rows:
