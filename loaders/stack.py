@@ -204,6 +204,8 @@ class ImportReport:
     home: URIRef
     sources: list[SourceReport]
     seconds: float
+    #: The N-Triples written, when import_files was asked to keep them (for --turtle).
+    lines: list[str] = field(default_factory=list)
 
     @property
     def components(self) -> int:
@@ -269,6 +271,7 @@ def build(store, manifest: Manifest, path: Path, home: URIRef, source: str, grap
             label = labels.get(iris[k]) or pkg.label
             add(f"{c} {_T['type']} {_T['Component']} .")
             add(f"{c} {_T['label']} {_lit(label)} .")
+            add(f"{c} {_T['source']} {source_n} .")
         if how[k] == "unresolved":
             add(f"{c} {_T['unresolved']} {_TRUE} .")
             add(f"{c} {_T['searchLabel']} {_lit(pkg.label)} .")
@@ -329,7 +332,8 @@ def _shapes_mention(prop: URIRef) -> bool:
 
 
 def import_files(store, paths: Sequence[str | Path], *, home: URIRef, sources: Sequence[str],  # noqa: ANN001
-                 graph: URIRef | None = None, with_packages: bool = False) -> ImportReport:
+                 graph: URIRef | None = None, with_packages: bool = False,
+                 keep_lines: bool = False) -> ImportReport:
     """Read every file, build and check its triples, then replace each source's graph atomically.
 
     Nothing is written unless every file reads and checks: a bad file leaves the store as it was."""
@@ -377,7 +381,20 @@ def import_files(store, paths: Sequence[str | Path], *, home: URIRef, sources: S
                  "vendor": p.vendor, "repository": p.repository}
                 for k, p in sorted(m.packages.items())]
         reports.append(report)
-    return ImportReport(home, reports, time.perf_counter() - started)
+    lines = [ln for b in built for ln in b.lines] if keep_lines else []
+    return ImportReport(home, reports, time.perf_counter() - started, lines)
+
+
+def to_turtle(lines: Sequence[str], header: str = "") -> str:
+    """Imported triples as Turtle (the form data/ keeps them in), with a comment header."""
+    from partnergraph.ontology import PREFIXES
+
+    g = _to_graph(lines)
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns)
+    body = g.serialize(format="turtle")
+    comment = "".join(f"# {ln}".rstrip() + "\n" for ln in header.splitlines())
+    return comment + ("\n" if comment else "") + body
 
 
 def _write(store, target: URIRef, lines: list[str]) -> None:  # noqa: ANN001
