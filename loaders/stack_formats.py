@@ -128,7 +128,7 @@ def detect(path: Path, text: str) -> str:
     if not stripped:
         raise UserError(f"{path}: the file is empty")
     tomlish = re.search(r"^\[(project|tool\.poetry|build-system|dependency-groups)\]", text, re.M)
-    if stripped[0] == "{" or (stripped[0] == "[" and not tomlish):
+    if stripped[0] == "{" or (stripped[0] == "[" and not tomlish and path.suffix.lower() != ".toml"):
         doc = load_json(path, text)
         return detect_json(path, doc)
     if tomlish or "[project]" in text or "[tool.poetry" in text or "[build-system]" in text or "[dependency-groups]" in text:
