@@ -40,11 +40,13 @@ class Package:
     scope: str = RUNTIME
     vendor: str | None = None
     repository: str | None = None
+    #: The versionless purl: one component per package, whatever versions are in use.
+    key: str = ""
 
-    @property
-    def key(self) -> str:
-        """The versionless purl: one component per package, whatever versions are in use."""
-        return base_purl(self.purl)
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.purl = _strip(self.purl)
+            self.key = self.purl.to_string()
 
     @property
     def label(self) -> str:
@@ -68,10 +70,12 @@ class Manifest:
     def add(self, purl: PackageURL, version: str | None = None, *, direct: bool | None = None,
             scope: str = RUNTIME, vendor: str | None = None, repository: str | None = None) -> Package:
         """Add or merge a package: runtime wins over development, direct over transitive."""
-        key = base_purl(purl)
+        stripped = _strip(purl)
+        key = stripped.to_string()
         pkg = self.packages.get(key)
         if pkg is None:
-            pkg = self.packages[key] = Package(purl=_strip(purl), direct=direct, scope=scope, vendor=vendor, repository=repository)
+            pkg = self.packages[key] = Package(purl=stripped, direct=direct, scope=scope, vendor=vendor,
+                                               repository=repository, key=key)
         else:
             if direct is True or (direct is False and pkg.direct is None):
                 pkg.direct = direct
