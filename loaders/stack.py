@@ -53,7 +53,7 @@ PARENT_PROPERTY = "P749"
 #: Above this many packages, pyshacl checks a stratified sample (every template variant the
 #: importer writes, see _integrity_sample) instead of every node: it needs ~2 ms per node.
 FULL_CHECK_LIMIT = 2000
-SAMPLE_PER_VARIANT = 25
+SAMPLE_PER_VARIANT = 10
 #: A runtime package that this many packages of the same source depend on counts as medium.
 SHARED_IN_DEGREE = 5
 

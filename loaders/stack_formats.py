@@ -45,8 +45,7 @@ class Package:
 
     def __post_init__(self) -> None:
         if not self.key:
-            self.purl = _strip(self.purl)
-            self.key = self.purl.to_string()
+            self.key = base_purl(self.purl)
 
     @property
     def label(self) -> str:
@@ -70,11 +69,10 @@ class Manifest:
     def add(self, purl: PackageURL, version: str | None = None, *, direct: bool | None = None,
             scope: str = RUNTIME, vendor: str | None = None, repository: str | None = None) -> Package:
         """Add or merge a package: runtime wins over development, direct over transitive."""
-        stripped = _strip(purl)
-        key = stripped.to_string()
+        key = base_purl(purl)
         pkg = self.packages.get(key)
         if pkg is None:
-            pkg = self.packages[key] = Package(purl=stripped, direct=direct, scope=scope, vendor=vendor,
+            pkg = self.packages[key] = Package(purl=purl, direct=direct, scope=scope, vendor=vendor,
                                                repository=repository, key=key)
         else:
             if direct is True or (direct is False and pkg.direct is None):
@@ -94,8 +92,13 @@ def _strip(purl: PackageURL) -> PackageURL:
 
 
 def base_purl(purl: PackageURL) -> str:
-    """The purl without version, qualifiers or subpath (``pkg:npm/%40wikimedia/codex``)."""
-    return _strip(purl).to_string()
+    """The purl without version, qualifiers or subpath (``pkg:npm/%40wikimedia/codex``).
+
+    Cut from the canonical string rather than built again (a third of the read time at 20,000
+    packages): in canonical form '#', '?' and '@' after the last '/' only start those parts."""
+    text = purl.to_string().split("#", 1)[0].split("?", 1)[0]
+    head, _, tail = text.rpartition("/")
+    return f"{head}/{tail.split('@', 1)[0]}"
 
 
 def parse_purl(text: Any, where: str) -> PackageURL:
