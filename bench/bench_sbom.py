@@ -109,7 +109,8 @@ def _import_child(store_path: str, sbom: str, queue) -> None:  # noqa: ANN001
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     src = report.sources[0]
     queue.put({"seconds": seconds, "peak_mb": peak_kb / 1024, "components": src.components, "edges": src.edges,
-               "triples": src.triples, "integrity": src.integrity, "lines": report.lines})
+               "triples": src.triples, "integrity": src.integrity, "lines": report.lines,
+               "phases": report.phases})
 
 
 def run(args: argparse.Namespace) -> None:
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> None:
         baseline.parse(data=turtle, format="turtle")
         rdflib_seconds = time.perf_counter() - started
     print(f"# {result['components']} components, {result['edges']} edges, {result['triples']} triples; "
-          f"integrity checked on: {result['integrity']}; rdflib parsed {len(baseline)} triples of Turtle in {rdflib_seconds:.2f}s",
+          f"integrity checked on: {result['integrity']}; import phases (s): {result['phases']}; rdflib parsed {len(baseline)} triples of Turtle in {rdflib_seconds:.2f}s",
           file=sys.stderr)
     print(f"sbom_components: {result['components']}")
     print(f"sbom_edges: {result['edges']}")

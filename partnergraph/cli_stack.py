@@ -33,7 +33,8 @@ def stack() -> None:
 
 def _summary_json(report, coverage: list[dict[str, Any]], totals: dict[str, Any]) -> str:  # noqa: ANN001
     by_component = {c["component"]: c for c in coverage}
-    out = {"home": str(report.home), "seconds": round(report.seconds, 3), "coverage": totals, "sources": []}
+    out = {"home": str(report.home), "seconds": round(report.seconds, 3), "phases": report.phases, "coverage": totals,
+           "sources": []}
     for s in report.sources:
         comps = []
         for p in s.packages:
