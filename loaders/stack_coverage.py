@@ -194,6 +194,8 @@ def summarize(items: Sequence[ComponentCoverage]) -> dict[str, Any]:
 def _group_fix(ecosystem: str, vendor: str, gaps: Sequence[ComponentCoverage]) -> str:
     statuses = Counter(g.status for g in gaps)
     main = statuses.most_common(1)[0][0]
+    if main == NO_ITEM and ecosystem == "curated":
+        return f"{statuses[main]} curated components without a Wikidata item or a curated pg:Stewardship: resolve or source their maintainers"
     if main == NO_ITEM:
         prop = IDENTIFIER_PROPERTIES.get(ecosystem)
         how = f"{prop[1]} ({prop[0]})" if prop else f"{REPOSITORY_PROPERTY[1]} ({REPOSITORY_PROPERTY[0]})"

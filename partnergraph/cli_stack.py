@@ -133,8 +133,8 @@ def coverage_cmd(obj, home, fmt: str, per_component: bool) -> None:  # noqa: ANN
         rows = [i.as_dict() for i in items if i.status != MAPPED]
         columns = ["ecosystem", "vendor", "label", "purl", "qid", "status", "missing"]
     else:
-        rows = [{**g, "organizations": g["organizations"], "examples": g["examples"]} for g in totals["groups"]]
-        columns = ["ecosystem", "vendor", "components", "mapped", "unmapped", "main_gap", "organizations", "examples", "fix"]
+        rows = [{**g, "organizations": g["organizations"][:3] if fmt == "table" else g["organizations"]} for g in totals["groups"]]
+        columns = ["ecosystem", "vendor", "components", "mapped", "unmapped", "main_gap", "organizations", "fix", "examples"]
     if fmt == "csv":
         click.echo(to_csv(rows, columns), nl=False)
         return
