@@ -58,6 +58,14 @@ SAMPLE_PER_VARIANT = 10
 SHARED_IN_DEGREE = 5
 
 _SAFE_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+#: Any absolute IRI that may be written between <> in N-Triples and SPARQL as it is.
+_WRITABLE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+
+
+def _writable(iri: URIRef, what: str) -> URIRef:
+    if not _WRITABLE_IRI.match(str(iri)):
+        raise UserError(f"{what} <{str(iri)[:200]}> is not an IRI partnergraph can write (spaces, <, >, quotes, braces …)")
+    return iri
 
 
 def stack_graph_iri(home: URIRef, source: str) -> URIRef:
@@ -140,6 +148,13 @@ def wikidata_items(store, packages: Iterable[Package]) -> tuple[dict[str, URIRef
     by_prop: dict[str, list[str]] = defaultdict(list)
     for prop, value in by_value:
         by_prop[prop].append(value)
+    pypi = IDENTIFIER_PROPERTIES["pypi"][0]
+    if by_prop.pop(pypi, None):
+        # PyPI project names compare normalised (PEP 503): Wikidata writes "Django", a purl "django".
+        for item, v in store.query(f"SELECT ?item ?v WHERE {{ ?item <{WDT[pypi]}> ?v }}").rows:
+            if qid_of(item):
+                for key in by_value.get((pypi, re.sub(r"[-_.]+", "-", str(v)).lower()), []):
+                    hits[key].add(item)  # type: ignore[arg-type]
     for prop, values in by_prop.items():
         for batch in _batched(sorted(values)):
             terms = " ".join(f"<{v}>" if prop == REPOSITORY_PROPERTY[0] else _lit(v) for v in batch)
@@ -255,6 +270,8 @@ def build(store, manifest: Manifest, path: Path, home: URIRef, source: str, grap
             iris[k], how[k] = items[k], "wikidata"
         else:
             iris[k], how[k] = component_iri(k), "unresolved"
+    for k in keys:
+        _writable(iris[k], f"the component IRI of {k}")
     described = _described_components(store, [iris[k] for k in keys if how[k] != "unresolved"], graph)
     labels = _item_labels(store, [iris[k] for k in keys if how[k] == "wikidata" and iris[k] not in described])
     in_degree: Counter = Counter(b for _a, b in manifest.edges)
@@ -317,6 +334,8 @@ def _integrity_sample(built: _Built) -> tuple[list[str], str]:
     n = len(built.manifest.packages)
     if n <= FULL_CHECK_LIMIT:
         return built.lines, "all"
+    if _shapes_mention(PG.dependsOn):
+        raise UserError("shapes/integrity.ttl now constrains pg:dependsOn: the stack importer's sample must include edges")
     chosen: set[str] = set()
     for keys in built.variants.values():
         chosen.update(keys[:SAMPLE_PER_VARIANT])
@@ -344,6 +363,9 @@ def import_files(store, paths: Sequence[str | Path], *, home: URIRef, sources: S
     if len(sources) != len(paths):
         raise UserError(f"give one --source URL per file ({len(paths)} file(s), {len(sources)} --source): "
                         "the public address each usage cites as its dcterms:source")
+    _writable(home, "the home organization")
+    if graph is not None:
+        _writable(graph, "the graph")
     _check_home(store, home)
     manifests = [(Path(p), read(Path(p)), _check_source(s)) for p, s in zip(paths, sources)]
     phases = {"read": time.perf_counter() - started}
@@ -352,8 +374,6 @@ def import_files(store, paths: Sequence[str | Path], *, home: URIRef, sources: S
         target = graph if graph is not None else stack_graph_iri(home, source)
         built.append(build(store, manifest, path, home, source, target))
     phases["build"] = time.perf_counter() - started - sum(phases.values())
-    if _shapes_mention(PG.dependsOn):
-        raise UserError("shapes/integrity.ttl now constrains pg:dependsOn: the stack importer's sampling must include edges")
     from partnergraph.loaders.rdf import reference_context
 
     checked: list[str] = []

@@ -34,6 +34,8 @@ wd:Q9003 rdfs:label "Monolog"@en ; wdt:P1324 <https://github.com/Seldaek/monolog
 wd:Q2002 wdt:P749 wd:Q2001 .
 wd:Q9004 wdt:P8262 "debug" .
 wd:Q9005 wdt:P8262 "debug" .
+wd:Q9006 rdfs:label "Requests"@en ; wdt:P5568 "Requests" ; wdt:P178 wd:Q2003 .
+wd:Q9007 wdt:P3442 "mariadb-server" .
 """
 
 
@@ -284,6 +286,23 @@ def test_resolution_through_wikidata_and_coverage(store):
     groups = {(g["ecosystem"], g["vendor"]): g for g in totals["groups"]}
     assert groups[("npm", "@wikimedia")]["unmapped"] == 2
     assert groups[("composer", "psr")]["main_gap"] == NO_ITEM
+
+
+def test_pypi_names_compare_normalised_and_debian_packages_resolve(store):
+    load_world(store, wikidata=True)
+    import_files(store, [FIX / "requirements.txt"], home=HOME, sources=["https://example.org/requirements.txt"])
+    import_files(store, [FIX / "dpkg-query.txt"], home=HOME, sources=["https://example.org/dpkg.txt"])
+    items = {c.purl: c for c in assess(store, HOME)}
+    assert items["pkg:pypi/requests"].component == WD.Q9006 and items["pkg:pypi/requests"].organizations[0]["qid"] == "Q2003"
+    assert items["pkg:deb/debian/mariadb-server"].component == WD.Q9007
+    assert items["pkg:deb/debian/mariadb-server"].status == NO_MAINTAINER
+    assert "P3442" in items["pkg:deb/debian/libc6"].missing
+
+
+def test_unwritable_iris_are_refused(store):
+    load_world(store)
+    with pytest.raises(UserError, match="not an IRI partnergraph can write"):
+        import_files(store, [FIX / "composer.json"], home=HOME, sources=[SRC], graph=URIRef("urn:x>y"))
 
 
 def test_late_wikidata_and_items_not_loaded(store):
