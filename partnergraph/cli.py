@@ -553,3 +553,5 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
             click.echo("")
             _serve(store, host, port, 4)
 
+
+main.add_command(__import__("partnergraph.cli_stack", fromlist=["stack"]).stack)  # partnergraph stack import|coverage
