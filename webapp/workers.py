@@ -1,0 +1,155 @@
+"""A pool of worker processes that evaluate SPARQL queries and can be killed at a time limit.
+
+pyoxigraph cannot interrupt a query running in a thread: a thread stuck in a pathological
+query would hold its CPU and its answer slot until the query ends, however long. So the endpoint
+evaluates queries in separate processes, each with its own read-only view of the on-disk store
+(RocksDB lets read-only opens sit beside the web process's writable one). A query past its time
+limit gets its worker killed (SIGKILL) and answered with an error; a fresh worker is started in
+the background and the others go on answering. A read-only open sees the store as it was when it
+opened, so the web process sends its write generation with every job, and a worker reopens when
+the generation moved.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from partnergraph.webapp.results import Answer
+
+
+def _visible_graphs(ox_store):  # noqa: ANN001, ANN202
+    from partnergraph.store import _is_hidden
+
+    return [g for g in ox_store.named_graphs() if not _is_hidden(g.value)]
+
+
+def _dataset(ox_store, visible, default_uris, named_uris):  # noqa: ANN001, ANN202
+    """The query's dataset: the protocol's graph IRIs when given (hidden graphs stay hidden),
+    else every visible graph as the default graph (union) and as named graphs."""
+    import pyoxigraph as ox
+
+    if default_uris is None and named_uris is None:
+        return [ox.DefaultGraph(), *visible], visible
+    names = {g.value for g in visible}
+    default = [ox.NamedNode(u) for u in default_uris or [] if u in names] or [ox.NamedNode("urn:x-partnergraph:empty")]
+    named = [ox.NamedNode(u) for u in named_uris or [] if u in names]
+    return default, named
+
+
+def _worker_main(conn: Connection, path: str) -> None:
+    """Serve jobs from the pool until told to stop (None) or killed."""
+    import pyoxigraph as ox
+
+    from partnergraph.webapp.results import evaluate_oxigraph
+
+    store = None
+    visible: list = []
+    generation = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        job, gen = message
+        if gen != generation or store is None:
+            store = None
+            try:
+                store = ox.Store.read_only(path)
+                visible = _visible_graphs(store)
+                generation = gen
+            except OSError as exc:
+                conn.send(Answer(status=503, message=f"the store cannot be read: {exc}"))
+                continue
+        default, named = _dataset(store, visible, job["default"], job["named"])
+        conn.send(evaluate_oxigraph(store, job["query"], default, named, job["format"], job["cap"]))
+
+
+class _Worker:
+    def __init__(self, ctx, path: str) -> None:  # noqa: ANN001
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, path), daemon=True, name="partnergraph-sparql")
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+        except (OSError, AttributeError):
+            pass
+        self.conn.close()
+        self.process.join(5)
+
+
+class WorkerPool:
+    """``size`` worker processes over the store at ``path``; ``run`` gives each job to a free one."""
+
+    def __init__(self, path: str, size: int, generation: Any = None) -> None:
+        self.path = path
+        self.size = size
+        self._ctx = mp.get_context("spawn")  # no fork of a process holding threads and RocksDB
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._generation = generation or (lambda: 0)
+        self._closed = False
+        self._lock = threading.Lock()
+        self._all: set[_Worker] = set()
+        for _ in range(size):
+            self._add(_Worker(self._ctx, path))
+        self.killed = 0
+
+    def _add(self, worker: _Worker) -> None:
+        with self._lock:
+            if self._closed:
+                worker.kill()
+                return
+            self._all.add(worker)
+        self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker and start another in the background (the request does not wait)."""
+        with self._lock:
+            self._all.discard(worker)
+        self.killed += 1
+        threading.Thread(target=lambda: (worker.kill(), self._add(_Worker(self._ctx, self.path))), daemon=True).start()
+
+    def run(self, job: dict[str, Any], timeout: float) -> Answer:
+        """Evaluate a job within ``timeout`` seconds (waiting for a free worker included)."""
+        deadline = time.monotonic() + timeout
+        try:
+            worker = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            return Answer(status=503, message=f"all {self.size} query workers stayed busy for the whole time limit "
+                                              f"({timeout:g} s); try again later")
+        try:
+            worker.conn.send((job, self._generation()))
+            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                answer = worker.conn.recv()
+                self._idle.put(worker)
+                return answer
+        except (EOFError, OSError, BrokenPipeError):
+            self._replace(worker)
+            return Answer(status=500, message="the query worker died while evaluating the query (out of memory?)")
+        self._replace(worker)
+        return Answer(status=503, message=f"query stopped: it ran past the time limit of {timeout:g} s")
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+        for w in workers:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+        for w in workers:
+            w.process.join(2)
+            if w.process.is_alive():
+                w.kill()
