@@ -181,7 +181,7 @@ def _params() -> tuple[dict[str, list[str]], str | None]:
             params.setdefault("query", []).append(request.get_data(as_text=True))
         elif ctype == "application/sparql-update":
             params.setdefault("update", []).append(request.get_data(as_text=True))
-        else:
+        elif ctype or request.content_length:
             return params, (f"unsupported Content-Type {ctype or '(none)'}: send application/x-www-form-urlencoded, "
                             "application/sparql-query or application/sparql-update")
     return params, None
