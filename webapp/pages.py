@@ -274,3 +274,80 @@ def propose() -> tuple[str, int] | str:
     context["stored"] = {"id": pid, "warnings": proposal.warnings}
     context["values"] = {}
     return render_template("propose.html", **context)
+
+
+# ------------------------------------------------------------------ one organization, goals
+
+
+def _timeline(items: list[dict[str, Any]], width: int = 640) -> dict[str, Any]:
+    """Positions (x in px) of dated items on one horizontal axis, with year ticks."""
+    dated = [(i, _dt.date.fromisoformat(str(i["date"])[:10])) for i in items if i.get("date")]
+    if not dated:
+        return {"points": [], "ticks": [], "width": width}
+    first, last = min(d for _, d in dated), max(d for _, d in dated)
+    start, end = _dt.date(first.year, 1, 1), _dt.date(last.year + 1, 1, 1)
+    span = (end - start).days or 1
+
+    def x(d: _dt.date) -> float:
+        return 10 + (width - 20) * (d - start).days / span
+
+    step = max(1, (end.year - start.year) // 8)
+    ticks = [{"x": x(_dt.date(y, 1, 1)), "year": y} for y in range(start.year, end.year + 1, step)]
+    return {"points": [{"x": x(d), "item": i} for i, d in dated], "ticks": ticks, "width": width}
+
+
+@bp.route("/org/<qid>")
+@bp.route("/org/<qid>.<suffix>")
+def organization(qid: str, suffix: str | None = None) -> Response | str:
+    """One organization: its score explained, stack, goals, activities, status history, principles."""
+    from partnergraph.ontology import is_qid
+    from partnergraph.service import explain
+
+    fmt = wanted_format(suffix)
+    if not is_qid(qid):
+        abort(404, description=f"{qid!r} is not a Wikidata item id (Q…)")
+    as_of = as_of_arg()
+    try:
+        data = explain(_store(), qid, as_of=as_of)
+    except PartnergraphError as exc:
+        if fmt == "html":
+            return render_template("error.html", message=str(exc)), 404  # type: ignore[return-value]
+        abort(404, description=str(exc))
+    rows = [{"component": c["name"], "weight": c["weight"], "contribution": c["contribution"], "item": e["item"],
+             "label": e["label"], "points": e["points"], "date": e["date"], "detail": e["detail"],
+             "sources": " ".join(e["sources"])} for c in data["components"] for e in c["evidence"]]
+
+    def html() -> str:
+        comps = {c["name"]: c for c in data["components"]}
+        scale = max([c["contribution"] for c in data["components"]] + [1e-9])
+        sources = sorted({s for c in data["components"] for e in c["evidence"] for s in e["sources"]}
+                         | {h["source"] for h in data["status_history"] if h.get("source")})
+        return render_template("org.html", org=data, comps=comps, scale=scale, timeline=_timeline(data["activities"]),
+                               sources=sources, as_of=as_of)
+
+    if fmt == "json":
+        return data_response("json", data, [], "org", html)
+    return data_response(fmt, rows, ["component", "weight", "contribution", "item", "label", "points", "date", "detail",
+                                     "sources"], f"org-{qid}", html)
+
+
+@bp.route("/goals")
+@bp.route("/goals.<suffix>")
+def goals(suffix: str | None = None) -> Response | str:
+    """Partnership goals: how many organizations stand at each status level against the target."""
+    from partnergraph.service import goals as goal_progress
+
+    fmt = wanted_format(suffix)
+    as_of = as_of_arg()
+    data = goal_progress(_store(), as_of=as_of)
+    rows = [{k: level[k] for k in ("label", "level", "target", "count", "missing", "met", "stale", "status", "source")}
+            for level in data["levels"]]
+
+    def html() -> str:
+        scale = max([(lv["target"] or 0) for lv in data["levels"]] + [lv["count"] for lv in data["levels"]] + [1])
+        return render_template("goals.html", data=data, scale=scale, as_of=as_of)
+
+    if fmt == "json":
+        return data_response("json", data, [], "goals", html)
+    return data_response(fmt, rows, ["label", "level", "target", "count", "missing", "met", "stale", "status", "source"],
+                         "goals", html)
