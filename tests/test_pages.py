@@ -8,6 +8,7 @@ import io
 import json
 
 import pytest
+from markupsafe import escape
 from conftest import PREFIXES, SRC, write
 
 from partnergraph import queries
@@ -24,7 +25,7 @@ def client(tmp_path_factory):
     from conftest import SMALL_WORLD
 
     tmp = tmp_path_factory.mktemp("pages")
-    s = open_store("memory:")
+    s = open_store(f"oxigraph:{tmp / 'store'}")
     evil = write(tmp, "evil.ttl", PREFIXES + f"""
         wd:Q2005 a org:Organization ; rdfs:label "{HOSTILE_TTL}"@en .
         wd:Q3005 a pg:Component ; rdfs:label "{HOSTILE_TTL} lib"@en .
@@ -44,7 +45,7 @@ def test_editor_page_has_the_gallery_and_a_safe_config(client):
     assert r.status_code == 200 and "default-src 'self'" in r.headers["Content-Security-Policy"]
     for name, q in queries.catalogue().items():
         assert f'data-query="{name}"' in html
-        assert q.title in html
+        assert str(escape(q.title)) in html
     start = html.index('<script type="application/json" id="editor-config">') + len('<script type="application/json" id="editor-config">')
     config = json.loads(html[start:html.index("</script>", start)])
     assert config["endpoint"] == "/sparql" and config["prefixes"]["wd"] == "http://www.wikidata.org/entity/"
@@ -91,7 +92,7 @@ def test_partners_page_draws_score_components(client):
     assert HOSTILE not in html and "&lt;/script&gt;" in html
 
 
-@pytest.mark.parametrize("path", ["/partners", "/graph"])
+@pytest.mark.parametrize("path", ["/partners", "/graph", "/goals", "/org/Q2001"])
 def test_data_pages_answer_json_and_csv_by_accept_and_suffix(client, path):
     by_accept = client.get(path, headers={"Accept": "application/json"})
     by_suffix = client.get(f"{path}.json")
@@ -122,8 +123,46 @@ def test_graph_json_is_the_network(client):
 
 
 def test_every_page_sends_the_csp(client):
-    for path in ("/", "/partners", "/graph", "/propose", "/sparql", "/partners.json"):
+    for path in ("/", "/partners", "/graph", "/goals", "/org/Q2001", "/propose", "/sparql", "/partners.json"):
         r = client.get(path)
         assert r.status_code == 200, path
         assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
         assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
+
+
+def test_organization_page_explains_and_links(client):
+    r = client.get("/org/Q2001?as_of=2025-01-01")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html
+    assert "Alpha Foundation" in html and "https://www.wikidata.org/wiki/Q2001" in html
+    assert "AlphaDB" in html  # what it maintains of the stack
+    assert "Open maps" in html and "Open knowledge" in html  # goals shared
+    assert "Patches to AlphaDB" in html and "2024-03-01" in html and '<circle' in html  # the activity timeline
+    assert "ongoing collaboration" in html.lower() and "2023-01-10" in html  # status history
+    assert "https://example.org/source" in html  # sources
+    data = json.loads(client.get("/org/Q2001.json?as_of=2025-01-01").get_data(as_text=True))
+    assert data["qid"] == "Q2001" and data["eligible"] is True
+    assert {c["name"] for c in data["components"]} >= {"stack", "goals", "engagement", "status"}
+    rows = list(csv.DictReader(io.StringIO(client.get("/org/Q2001", headers={"Accept": "text/csv"}).get_data(as_text=True))))
+    assert {r["component"] for r in rows} >= {"stack", "goals", "engagement"}
+
+
+def test_organization_page_shows_failing_principles_and_escapes(client):
+    html = client.get("/org/Q2003").get_data(as_text=True)
+    assert "Not eligible" in html and "Relevance" in html
+    html = client.get("/org/Q2005").get_data(as_text=True)
+    assert HOSTILE not in html and "&lt;/script&gt;" in html
+    assert client.get("/org/Q999999").status_code == 404
+    assert client.get("/org/not-a-qid").status_code == 404
+
+
+def test_goals_page_draws_progress_against_targets(client):
+    r = client.get("/goals?as_of=2025-01-01")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'class="progress"' in html and "Alpha Foundation" in html
+    data = json.loads(client.get("/goals.json?as_of=2025-01-01").get_data(as_text=True))
+    ongoing = next(lv for lv in data["levels"] if lv["status"].endswith("OngoingCollaboration"))
+    assert ongoing["count"] == 1 and [o["qid"] for o in ongoing["organizations"]] == ["Q2001"]
+    assert ongoing["target"] is not None and ongoing["missing"] == ongoing["target"] - 1
+    rows = list(csv.DictReader(io.StringIO(client.get("/goals.csv?as_of=2025-01-01").get_data(as_text=True))))
+    assert any(r["label"] == ongoing["label"] and r["count"] == "1" for r in rows)

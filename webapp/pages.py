@@ -21,11 +21,15 @@ from partnergraph.output import to_csv, to_json
 
 bp = Blueprint("pages", __name__)
 
-RANK_COLUMNS = ["rank", "qid", "label", "score", "stack", "goals", "engagement", "status_score", "status", "eligible",
-                "reasons", "iri"]
-#: Default weights of the ranking (queries/prioritized_partners.rq), to draw each component's share.
-COMPONENTS = (("stack", "stack", 1.0), ("goals", "goals", 2.0), ("engagement", "engagement", 1.5),
-              ("status", "status_score", 1.0))
+RANK_COLUMNS = ["rank", "qid", "label", "score", "stack", "goals", "engagement", "status_score", "responsiveness",
+                "diversity", "status", "eligible", "reasons", "iri"]
+
+
+def components() -> list[tuple[str, str, float]]:
+    """(component, key in a ranking row, default weight): to draw each component's share of a score."""
+    from partnergraph.service import DEFAULT_WEIGHTS
+
+    return [(name, "status_score" if name == "status" else name, w) for name, w in DEFAULT_WEIGHTS.items()]
 
 
 def page_query(name: str):  # noqa: ANN201
@@ -50,14 +54,14 @@ class _Cache:
 
 
 def _validation(as_of: _dt.date | None):  # noqa: ANN202
-    from partnergraph.service import validate_store
+    from partnergraph.service import principles_verdicts
 
     store = _store()
     cache: _Cache = current_app.config.setdefault("VALIDATION_CACHE", _Cache())
     key = (store.generation, as_of)
     with cache.lock:
         if cache.key != key:
-            cache.value = validate_store(store, as_of=as_of)
+            cache.value = principles_verdicts(store, as_of=as_of)
             cache.key = key
         return cache.value
 
@@ -163,7 +167,7 @@ def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each row with its score components weighted (the parts its score is the sum of)."""
     out = []
     for r in rows:
-        parts = [(name, float(r.get(key) or 0) * weight) for name, key, weight in COMPONENTS]
+        parts = [(name, float(r.get(key) or 0) * weight) for name, key, weight in components()]
         out.append(dict(r, parts=parts, parts_total=sum(v for _, v in parts)))
     return out
 
@@ -178,6 +182,10 @@ def partners(suffix: str | None = None) -> Response | str:
     status = request.args.get("status") or ""
     goal = request.args.get("goal") or ""
     rows = ranking(as_of, show_all)
+    if goal:
+        from partnergraph.queries import to_term
+
+        goal = str(to_term(goal, "iri", "goal"))
     statuses = sorted({r["status"] for r in rows if r["status"]})
     if status:
         rows = [r for r in rows if (r["status"] or "") == status]
@@ -190,7 +198,7 @@ def partners(suffix: str | None = None) -> Response | str:
         scale = max([r["parts_total"] for r in shown] + [1e-9])
         return render_template("partners.html", rows=shown, scale=scale, as_of=as_of, show_all=show_all,
                                status=status, goal=goal, statuses=statuses, goals=goal_choices(),
-                               components=[c[0] for c in COMPONENTS], args=request.args.to_dict())
+                               components=[c[0] for c in components()], args=request.args.to_dict())
 
     return data_response(fmt, rows, RANK_COLUMNS, "partners", html)
 
@@ -307,6 +315,13 @@ def organization(qid: str, suffix: str | None = None) -> Response | str:
     if not is_qid(qid):
         abort(404, description=f"{qid!r} is not a Wikidata item id (Q…)")
     as_of = as_of_arg()
+    from partnergraph.queries import run
+
+    if not run(_store(), page_query("org_known"), {"org": qid}).boolean:
+        message = f"nothing is known about {qid} in this store"
+        if fmt == "html":
+            return render_template("error.html", message=message), 404  # type: ignore[return-value]
+        abort(404, description=message)
     try:
         data = explain(_store(), qid, as_of=as_of)
     except PartnergraphError as exc:
