@@ -7,10 +7,13 @@ memory store, served by uvicorn). rdflib-endpoint is installed from PyPI into it
 connections runs 1, 8 and 32 concurrent clients for a lookup query (one organization's label and
 website) and for the ranking (queries/prioritized_partners.rq), each for --seconds.
 
-Figures: endpoint_qps_c32 / endpoint_p99_ms_c32 (lookup, partnergraph), the same per query and
-concurrency, endpoint_vs_rdflib_endpoint_ratio (lookup throughput at 32 clients over the peer's),
-and endpoint_p99_ms_c8_under_heavy: 8 lookup clients while another client keeps sending a
-pathological query that runs into the time limit (--heavy-timeout) and is killed each time.
+Figures: endpoint_qps_c32 / endpoint_p99_ms_c32 (lookup, partnergraph as served by default, with
+its answer cache), the same per query and concurrency, endpoint_vs_rdflib_endpoint_ratio (lookup
+throughput at 32 clients over the peer's); the endpoint_uncached_* figures with the cache off
+(every query through a worker process); and endpoint_p99_ms_c8_under_heavy: 8 lookup clients
+(cache off) while another client keeps sending a pathological query that runs into the time limit
+(--heavy-timeout) and is killed each time, beside endpoint_p99_ms_c8 (cache off, no heavy query).
+Lookups are driven by wrk when it is installed (apt-get install wrk), else by the Python client.
 """
 
 from __future__ import annotations
@@ -116,9 +119,9 @@ def _load(port: int, path: str, query: str, clients: int, seconds: float, stop: 
     return {"qps": len(latencies) / elapsed, "p50": p50, "p99": p99, "n": len(latencies), "errors": errors[0]}
 
 
-def _serve(store_url: str, port: int, timeout: float) -> subprocess.Popen:
+def _serve(store_url: str, port: int, timeout: float, cache: bool = True) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "partnergraph", "--store", store_url, "serve", "--port", str(port),
-                             "--threads", "48", "--query-timeout", str(timeout)],
+                             "--threads", "48", "--query-timeout", str(timeout), "--cache-mb", "64" if cache else "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
 
 
@@ -130,6 +133,33 @@ def _rows(port: int, path: str, query: str) -> int:
     data = json.loads(c.getresponse().read())
     c.close()
     return len(data["results"]["bindings"])
+
+
+def _wrk(port: int, path: str, query: str, clients: int, seconds: float) -> dict | None:
+    """The same measurement with wrk (Debian's, C, far lighter than a Python client) when present."""
+    import re
+    import shutil
+
+    if shutil.which("wrk") is None:
+        return None
+    url = f"http://127.0.0.1:{port}{path}?{urllib.parse.urlencode({'query': query})}"
+    out = subprocess.run(["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds:g}s", "--latency", "--timeout", "120s",
+                          "-H", "Accept: application/sparql-results+json", url], capture_output=True, text=True, check=True).stdout
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    m99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    m50 = re.search(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    qps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
+    return {"qps": qps * (n - errors) / max(n, 1), "p50": float(m50.group(1)) * unit[m50.group(2)],
+            "p99": float(m99.group(1)) * unit[m99.group(2)], "n": n - errors, "errors": errors}
+
+
+def _measure(port: int, path: str, query: str, clients: int, seconds: float, fast: bool) -> dict:
+    """wrk for fast queries (the client must not be the bottleneck), the Python client for slow
+    ones (it waits for the answers still in flight at the end; wrk would drop them)."""
+    return (_wrk(port, path, query, clients, seconds) if fast else None) or _load(port, path, query, clients, seconds)
 
 
 def _ranking_query() -> str:
@@ -173,16 +203,29 @@ def run(args: argparse.Namespace) -> None:
                 for qname, query in (("lookup", LOOKUP), ("ranking", ranking)):
                     _load(port, path, query, 1, min(1.0, seconds))  # warm-up
                     for clients in (1, 8, 32):
-                        r = _load(port, path, query, clients, seconds)
+                        r = _measure(port, path, query, clients, seconds, fast=qname == "lookup")
                         results[(server, qname, clients)] = r
                         print(f"# {server} {qname} c{clients}: {r['qps']:.1f} q/s, p50 {r['p50']:.1f} ms, "
                               f"p99 {r['p99']:.1f} ms, {r['n']} ok, {r['errors']} errors", file=sys.stderr)
-            # a pathological query hitting the time limit, again and again, beside 8 lookup clients
-            # (a server with a short limit, so that the run sees it stopped several times)
+            # the same without the answer cache: every query evaluated by a worker
             ours.send_signal(2)
             ours.wait(30)
             ours_port = _free_port()
-            ours = _serve(store_url, ours_port, heavy_timeout)
+            ours = _serve(store_url, ours_port, 30.0, cache=False)
+            _wait(ours_port, "/sparql?query=ASK%7B%7D", ours)
+            for qname, query in (("lookup", LOOKUP), ("ranking", ranking)):
+                _load(ours_port, "/sparql", query, 1, min(1.0, seconds))
+                for clients in (8, 32):
+                    r = _measure(ours_port, "/sparql", query, clients, seconds, fast=qname == "lookup")
+                    results[("uncached", qname, clients)] = r
+                    print(f"# partnergraph uncached {qname} c{clients}: {r['qps']:.1f} q/s, p50 {r['p50']:.1f} ms, "
+                          f"p99 {r['p99']:.1f} ms, {r['n']} ok, {r['errors']} errors", file=sys.stderr)
+            # a pathological query hitting the time limit, again and again, beside 8 lookup clients
+            # (no cache, and a short limit so that the run sees it stopped several times)
+            ours.send_signal(2)
+            ours.wait(30)
+            ours_port = _free_port()
+            ours = _serve(store_url, ours_port, heavy_timeout, cache=False)
             _wait(ours_port, "/sparql?query=ASK%7B%7D", ours)
             stop = threading.Event()
             heavy_answers: list[int] = []
@@ -199,7 +242,7 @@ def run(args: argparse.Namespace) -> None:
             h = threading.Thread(target=heavy)
             h.start()
             time.sleep(0.2)
-            under = _load(ours_port, "/sparql", LOOKUP, 8, max(seconds, 3 * heavy_timeout))
+            under = _measure(ours_port, "/sparql", LOOKUP, 8, max(seconds, 3 * heavy_timeout), fast=True)
             stop.set()
             h.join()
             print(f"# under heavy: {under['qps']:.1f} q/s, p99 {under['p99']:.1f} ms; pathological answers: "
@@ -226,6 +269,13 @@ def run(args: argparse.Namespace) -> None:
     print(f"endpoint_vs_rdflib_endpoint_ratio: {ours32['qps'] / max(theirs32['qps'], 1e-9):.2f}")
     rank_ratio = results[("partnergraph", "ranking", 32)]["qps"] / max(results[("rdflib_endpoint", "ranking", 32)]["qps"], 1e-9)
     print(f"endpoint_vs_rdflib_endpoint_ranking_ratio: {rank_ratio:.2f}")
-    print(f"endpoint_p99_ms_c8: {results[('partnergraph', 'lookup', 8)]['p99']:.1f}")
+    unc32 = results[("uncached", "lookup", 32)]
+    print(f"endpoint_uncached_qps_c32: {unc32['qps']:.1f}")
+    print(f"endpoint_uncached_p99_ms_c32: {unc32['p99']:.1f}")
+    print(f"endpoint_uncached_vs_rdflib_endpoint_ratio: {unc32['qps'] / max(theirs32['qps'], 1e-9):.2f}")
+    unr32 = results[("uncached", "ranking", 32)]
+    print(f"endpoint_uncached_vs_rdflib_endpoint_ranking_ratio: "
+          f"{unr32['qps'] / max(results[('rdflib_endpoint', 'ranking', 32)]['qps'], 1e-9):.2f}")
+    print(f"endpoint_p99_ms_c8: {results[('uncached', 'lookup', 8)]['p99']:.1f}")
     print(f"endpoint_p99_ms_c8_under_heavy: {under['p99']:.1f}")
     print(f"endpoint_heavy_queries_stopped: {sum(1 for s in heavy_answers if s == 503)}")

@@ -15,7 +15,7 @@ from partnergraph.store import Store
 
 def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threads: int = 8, workers: int | None = None,
                query_timeout: float = 30.0, max_rows: int = 10_000, update_token: str | None = None,
-               allow_service: bool = False) -> None:
+               allow_service: bool = False, cache_mb: int = 64) -> None:
     """Serve until Ctrl-C (SIGINT) or SIGTERM; logs one line per SPARQL query with its duration."""
     import signal
 
@@ -31,7 +31,7 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
         log.addHandler(handler)
     workers = workers if workers is not None else max(2, os.cpu_count() or 2)
     app = create_app(store, query_timeout=query_timeout, max_rows=max_rows, workers=workers,
-                     update_token=update_token, allow_service=allow_service)
+                     update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="partnergraph")
     except OSError as exc:
@@ -71,13 +71,15 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
 @click.option("--update-token", envvar="PARTNERGRAPH_UPDATE_TOKEN", default=None, metavar="TOKEN",
               help="Accept SPARQL Update with 'Authorization: Bearer TOKEN'. Prefer $PARTNERGRAPH_UPDATE_TOKEN: "
                    "a command line is visible to other users. Without it the endpoint is read-only.")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0), metavar="MB",
+              help="Memory for answers of repeated queries (dropped whenever the data changes); 0: no cache.")
 @click.option("--allow-service", is_flag=True, help="Let queries use SERVICE (federation): the server then fetches other hosts.")
 @click.pass_obj
 def serve(obj, host: str, port: int, threads: int, workers: int | None, query_timeout: float, max_rows: int,  # noqa: ANN001
-          update_token: str | None, allow_service: bool) -> None:
+          update_token: str | None, allow_service: bool, cache_mb: int) -> None:
     """Serve the web app and the SPARQL endpoint (waitress, a production WSGI server) on HOST:PORT."""
     if update_token is not None and len(update_token) < 16:
         raise UserError("the update token must be at least 16 characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')")
     with obj.open() as store:
         run_server(store, host, port, threads=threads, workers=workers, query_timeout=query_timeout,
-                   max_rows=max_rows, update_token=update_token, allow_service=allow_service)
+                   max_rows=max_rows, update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)

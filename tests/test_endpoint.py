@@ -294,6 +294,21 @@ def test_update_breaking_integrity_is_refused_and_changes_nothing(client):
     assert r.status_code == 400
 
 
+def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(client):
+    q = "SELECT ?label WHERE { <http://www.wikidata.org/entity/Q2002> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+    first = client.get("/sparql", query_string={"query": q})
+    second = client.get("/sparql", query_string={"query": q})
+    assert first.headers["X-Cache"] == "miss" and second.headers["X-Cache"] == "hit"
+    assert first.get_data() == second.get_data()
+    assert client.get("/sparql", query_string={"query": q, "format": "csv"}).headers["X-Cache"] == "miss"
+    upd = f'INSERT DATA {{ GRAPH <{GRAPH["extra"]}> {{ <http://www.wikidata.org/entity/Q2002> <http://www.w3.org/2000/01/rdf-schema#label> "Beta AG"@en }} }}'
+    r = client.post("/sparql", data={"update": upd}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 204, r.get_data(as_text=True)
+    after = client.get("/sparql", query_string={"query": q})
+    assert after.headers["X-Cache"] == "miss"
+    assert sorted(b["label"]["value"] for b in _json(after)["results"]["bindings"]) == ["Beta AG", "Beta Corp"]
+
+
 def test_read_only_app_refuses_updates(world_store_url, tmp_path):
     store = open_store("memory:")
     app = create_app(store)
@@ -354,7 +369,7 @@ def server(tmp_path_factory, world_store_url):
     url = f"oxigraph:{tmp / 'store'}"
     with open_store(url) as s:
         load_paths(s, [write(tmp, "world.ttl", SMALL_WORLD)])
-    srv = Server(url, "--query-timeout", "1.5", "--workers", "2", env={"PARTNERGRAPH_UPDATE_TOKEN": TOKEN})
+    srv = Server(url, "--query-timeout", "1.5", "--workers", "2", "--cache-mb", "0", env={"PARTNERGRAPH_UPDATE_TOKEN": TOKEN})
     yield srv
     srv.log = srv.stop()
 

@@ -18,7 +18,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,  # noqa: ANN001
-               update_token: str | None = None, allow_service: bool = False) -> Flask:
+               update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64) -> Flask:
     """Build the app over an open store.
 
     ``workers`` > 0 evaluates /sparql queries in that many killable processes when the store is an
@@ -32,7 +32,7 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
     app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     sparql.configure(app, query_timeout=query_timeout, max_rows=max_rows, workers=workers,
-                     update_token=update_token, allow_service=allow_service)
+                     update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(pages.bp)
 

@@ -103,6 +103,40 @@ class InlineRunner:
         pass
 
 
+class AnswerCache:
+    """Answers of recent queries, keyed on the store's write generation, the query, its dataset and
+    format: a repeated query (dashboards, the gallery, shared links) is answered without a worker
+    round trip. Only this process can write to the store, so a generation bump invalidates all."""
+
+    def __init__(self, max_bytes: int) -> None:
+        from collections import OrderedDict
+
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, Answer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Answer | None:
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is not None:
+                self._items.move_to_end(key)
+            return answer
+
+    def put(self, key: tuple, answer: Answer) -> None:
+        size = len(answer.body) + len(key[1])
+        if answer.status != 200 or size > self.max_bytes // 16:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                old_key, old = self._items.popitem(last=False)
+                self._bytes -= len(old.body) + len(old_key[1])
+
+
 def runner_for(app: Flask):  # noqa: ANN201
     """The app's query runner, made on first use: a worker pool for an on-disk Oxigraph store."""
     cfg = app.config
@@ -122,9 +156,9 @@ def runner_for(app: Flask):  # noqa: ANN201
 
 
 def configure(app: Flask, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,
-              update_token: str | None = None, allow_service: bool = False) -> None:
+              update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64) -> None:
     """Endpoint settings (also what ``partnergraph serve`` sets from its options)."""
-    app.config.update(SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
+    app.config.update(SPARQL_CACHE=AnswerCache(cache_mb << 20) if cache_mb > 0 else None,SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
                       SPARQL_UPDATE_TOKEN=update_token or None, SPARQL_ALLOW_SERVICE=allow_service,
                       SPARQL_LOCK=threading.Lock(), SPARQL_UPDATE_LOCK=threading.Lock(), SPARQL_RUNNER=None)
 
@@ -139,7 +173,7 @@ def _error(status: int, message: str) -> Response:
 @bp.after_request
 def _cors(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "Content-Type, X-Result-Truncated, X-Query-Time-Ms"
+    response.headers["Access-Control-Expose-Headers"] = "Content-Type, X-Result-Truncated, X-Query-Time-Ms, X-Cache"
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept, Authorization"
@@ -234,15 +268,24 @@ def _query(text: str, params: dict[str, list[str]]) -> Response:
     elif found.from_unsupported and default is None and named is None:
         return _error(400, "write the graph after FROM / FROM NAMED as a full IRI in <…>")
     job = {"query": text, "default": default, "named": named, "format": fmt, "cap": cfg["SPARQL_MAX_ROWS"]}
-    answer: Answer = runner_for(current_app).run(job, cfg["SPARQL_TIMEOUT"])
+    cache: AnswerCache | None = cfg["SPARQL_CACHE"]
+    key = (cfg["STORE"].generation, text, tuple(default) if default is not None else None,
+           tuple(named) if named is not None else None, fmt, cfg["SPARQL_MAX_ROWS"])
+    answer = cache.get(key) if cache is not None else None
+    hit = answer is not None
+    if answer is None:
+        answer = runner_for(current_app).run(job, cfg["SPARQL_TIMEOUT"])
+        if cache is not None:
+            cache.put(key, answer)
     ms = (time.perf_counter() - started) * 1000
     one_line = " ".join(text.split())[:120]
-    log.info("sparql %s %d %s rows=%d%s %.1fms %s", found.form, answer.status, fmt, answer.rows,
-             " truncated" if answer.truncated else "", ms, one_line)
+    log.info("sparql %s %d %s rows=%d%s%s %.1fms %s", found.form, answer.status, fmt, answer.rows,
+             " truncated" if answer.truncated else "", " cached" if hit else "", ms, one_line)
     if answer.status != 200:
         return _error(answer.status, answer.message)
     response = Response(answer.body, status=200, content_type=f"{answer.content_type}; charset=utf-8")
     response.headers["X-Query-Time-Ms"] = f"{ms:.1f}"
+    response.headers["X-Cache"] = "hit" if hit else "miss"
     if answer.truncated:
         response.headers["X-Result-Truncated"] = f"only the first {answer.rows} results were returned (row cap)"
     if request.method == "GET":
