@@ -50,6 +50,7 @@ def _worker_main(conn: Connection, path: str) -> None:
     store = None
     visible: list = []
     generation = None
+    conn.send("ready")  # imports done: the pool hands out this worker only now
     while True:
         try:
             message = conn.recv()
@@ -78,6 +79,13 @@ class _Worker:
         self.process.start()
         child.close()
 
+    def wait_ready(self, seconds: float = 120) -> bool:
+        """Wait for the worker's "ready" (a new Python process takes a second or more to start)."""
+        try:
+            return self.conn.poll(seconds) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            return False
+
     def kill(self) -> None:
         try:
             self.process.kill()
@@ -99,11 +107,25 @@ class WorkerPool:
         self._closed = False
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
-        for _ in range(size):
-            self._add(_Worker(self._ctx, path))
+        # One started worker waits in reserve: a killed worker is replaced at once, not after the
+        # second or so a new Python process needs to start (during which the next heavy query
+        # would take the worker the other clients are using).
+        self._spare: queue.Queue[_Worker] = queue.Queue()
+        starting = [_Worker(self._ctx, path) for _ in range(size + 1)]  # start all, then wait for all
+        for worker in starting[:-1]:
+            self._add(worker)
+        if starting[-1].wait_ready():
+            with self._lock:
+                self._all.add(starting[-1])
+            self._spare.put(starting[-1])
+        else:
+            starting[-1].kill()
         self.killed = 0
 
     def _add(self, worker: _Worker) -> None:
+        if not worker.wait_ready():
+            worker.kill()
+            raise RuntimeError("a SPARQL query worker did not start")
         with self._lock:
             if self._closed:
                 worker.kill()
@@ -111,12 +133,31 @@ class WorkerPool:
             self._all.add(worker)
         self._idle.put(worker)
 
+    def _refill_spare(self) -> None:
+        worker = _Worker(self._ctx, self.path)
+        if not worker.wait_ready():
+            worker.kill()
+            return
+        with self._lock:
+            if self._closed:
+                worker.kill()
+                return
+            self._all.add(worker)
+        self._spare.put(worker)
+
     def _replace(self, worker: _Worker) -> None:
-        """Kill a worker and start another in the background (the request does not wait)."""
+        """Kill a worker; the spare takes its place at once and a new spare starts in the
+        background (the request does not wait)."""
         with self._lock:
             self._all.discard(worker)
         self.killed += 1
-        threading.Thread(target=lambda: (worker.kill(), self._add(_Worker(self._ctx, self.path))), daemon=True).start()
+        try:
+            self._idle.put(self._spare.get_nowait())
+            refill = self._refill_spare
+        except queue.Empty:
+            def refill() -> None:
+                self._add(_Worker(self._ctx, self.path))
+        threading.Thread(target=lambda: (worker.kill(), refill()), daemon=True).start()
 
     def run(self, job: dict[str, Any], timeout: float) -> Answer:
         """Evaluate a job within ``timeout`` seconds (waiting for a free worker included)."""
