@@ -47,9 +47,23 @@ function prefixCompletion(context) {
   return options.length ? { from: context.pos - typed.length, options, filter: false } : null;
 }
 
+// The editor lives in a shadow root: CodeMirror then styles it with constructed style sheets
+// (adoptedStyleSheets) instead of a <style> element, which the page's CSP (style-src 'self') forbids.
+const host = document.createElement("div");
+host.id = "editor";
+textarea.insertAdjacentElement("afterend", host);
+const shadow = host.attachShadow({ mode: "open" });
+const theme = EditorView.theme({
+  "&": { border: "1px solid #dde1e8", fontSize: "14px", backgroundColor: "#fff" },
+  ".cm-scroller": { minHeight: "14rem", fontFamily: "ui-monospace, monospace" },
+  ".cm-content, .cm-gutter": { minHeight: "14rem" },
+});
 const view = new EditorView({
   doc: textarea.value,
+  root: shadow,
+  parent: shadow,
   extensions: [
+    theme,
     basicSetup,
     StreamLanguage.define(sparql),
     autocompletion({ override: [prefixCompletion] }),
@@ -58,8 +72,6 @@ const view = new EditorView({
   ],
 });
 textarea.hidden = true;
-textarea.insertAdjacentElement("afterend", view.dom);
-view.dom.id = "editor";
 
 function queryText() { return view.state.doc.toString(); }
 

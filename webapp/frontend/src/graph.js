@@ -16,7 +16,6 @@ async function main() {
   const cy = cytoscape({
     container,
     elements,
-    wheelSensitivity: 0.3,
     style: [
       { selector: "node", style: { label: "data(label)", "font-size": 9, width: 14, height: 14, color: "#1d2433",
         "text-valign": "bottom", "text-margin-y": 2, "background-color": (n) => COLORS[n.data("kind")] || "#888" } },
