@@ -104,7 +104,7 @@ def test_a_typed_query_runs_and_shows_a_table(server, page):
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("table.results tbody tr", timeout=20_000)
     cells = page.locator("table.results tbody td").all_inner_texts()
-    assert "Alpha Foundation" in cells and "Beta Corp" in cells
+    assert "Alpha Foundation @en" in cells and "Beta Corp @en" in cells  # the language tag shown beside
     assert "results in" in page.inner_text("#status")
     # the URL now carries the query: a shareable link
     assert "query=SELECT" in page.url

@@ -3,6 +3,7 @@
 // loads it from /static/vendor/ (no CDN). Everything from the server is set as text, never as HTML.
 import { EditorView, basicSetup } from "codemirror";
 import { keymap } from "@codemirror/view";
+import { Prec } from "@codemirror/state";
 import { StreamLanguage } from "@codemirror/language";
 import { sparql } from "@codemirror/legacy-modes/mode/sparql";
 import { autocompletion } from "@codemirror/autocomplete";
@@ -67,7 +68,7 @@ const view = new EditorView({
     basicSetup,
     StreamLanguage.define(sparql),
     autocompletion({ override: [prefixCompletion] }),
-    keymap.of([{ key: "Mod-Enter", run: () => { run(); return true; } }]),
+    Prec.highest(keymap.of([{ key: "Mod-Enter", run: () => { run(); return true; } }])),
     EditorView.lineWrapping,
   ],
 });
