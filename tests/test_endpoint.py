@@ -484,3 +484,21 @@ def test_serve_rejects_a_short_update_token(runner, store_url):
 
     result = runner.invoke(main, ["--store", store_url, "serve", "--update-token", "short"])
     assert result.exit_code == 2 and "at least 16" in result.output
+
+
+def test_front_cache_answers_repeated_gets_identically(client):
+    q = "SELECT ?label WHERE { <http://www.wikidata.org/entity/Q2001> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+    headers = {"Accept": "text/csv", "Origin": "https://tool.example"}
+    first = client.get("/sparql", query_string={"query": q}, headers=headers)
+    second = client.get("/sparql", query_string={"query": q}, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert first.get_data() == second.get_data() and second.mimetype == "text/csv"
+    assert second.headers["X-Cache"] == "hit"
+    front = client.application.wsgi_app
+    assert any("Q2001" in key[1] and key[2] == "text/csv" for key in front._items)
+    for name in ("Content-Security-Policy", "Access-Control-Allow-Origin", "Vary", "Content-Type"):
+        assert first.headers[name] == second.headers[name]
+    # errors are never kept
+    bad = "SELECT * WHERE { ?s ?p }"
+    assert client.get("/sparql", query_string={"query": bad}).status_code == 400
+    assert client.get("/sparql", query_string={"query": bad}).status_code == 400

@@ -34,6 +34,8 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
     sparql.configure(app, query_timeout=query_timeout, max_rows=max_rows, workers=workers,
                      update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)
     app.register_blueprint(sparql.bp)
+    if cache_mb > 0:
+        app.wsgi_app = sparql.FrontCache(app, cache_mb << 20)  # type: ignore[method-assign]
     app.register_blueprint(pages.bp)
 
     @app.after_request

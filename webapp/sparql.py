@@ -290,7 +290,68 @@ def _query(text: str, params: dict[str, list[str]]) -> Response:
         response.headers["X-Result-Truncated"] = f"only the first {answer.rows} results were returned (row cap)"
     if request.method == "GET":
         response.headers["Cache-Control"] = "no-cache"
+        # what the WSGI front cache needs to log a hit like this answer
+        request.environ["partnergraph.cacheable"] = (found.form, fmt, answer.rows, one_line)
     return response
+
+
+class FrontCache:
+    """WSGI middleware in front of Flask: a repeated ``GET /sparql`` (same query string, same Accept,
+    same write generation) is answered from memory without building a Flask request, the larger part
+    of a small query's cost here. Only complete 200 answers of queries are kept; still one log line
+    per query."""
+
+    def __init__(self, app: Flask, max_bytes: int) -> None:
+        from collections import OrderedDict
+
+        self.app = app
+        self.wsgi = app.wsgi_app
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, tuple] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql" or not environ.get("QUERY_STRING"):
+            return self.wsgi(environ, start_response)
+        started = time.perf_counter()
+        key = (self.app.config["STORE"].generation, environ["QUERY_STRING"], environ.get("HTTP_ACCEPT", ""))
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None:
+                self._items.move_to_end(key)
+        if entry is not None:
+            status, headers, body, (form, fmt, rows, one_line) = entry
+            ms = (time.perf_counter() - started) * 1000
+            start_response(status, headers + [("X-Query-Time-Ms", f"{ms:.1f}")])
+            log.info("sparql %s 200 %s rows=%d cached %.1fms %s", form, fmt, rows, ms, one_line)
+            return [body]
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.wsgi(environ, capture)
+        info = environ.get("partnergraph.cacheable")
+        if info is None or not str(captured.get("status", "")).startswith("200"):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        size = len(body) + len(key[1])
+        if size <= self.max_bytes // 16:
+            headers = [(k, "hit" if k == "X-Cache" else v) for k, v in captured["headers"] if k != "X-Query-Time-Ms"]
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = (captured["status"], headers, body, info)
+                    self._bytes += size
+                    while self._bytes > self.max_bytes and self._items:
+                        old_key, old = self._items.popitem(last=False)
+                        self._bytes -= len(old[2]) + len(old_key[1])
+        return [body]
 
 
 def _update(text: str, params: dict[str, list[str]]) -> Response:
