@@ -298,6 +298,7 @@ def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(client
     q = "SELECT ?label WHERE { <http://www.wikidata.org/entity/Q2002> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
     first = client.get("/sparql", query_string={"query": q})
     second = client.get("/sparql", query_string={"query": q})
+    assert first.status_code == 200, first.get_data(as_text=True)
     assert first.headers["X-Cache"] == "miss" and second.headers["X-Cache"] == "hit"
     assert first.get_data() == second.get_data()
     assert client.get("/sparql", query_string={"query": q, "format": "csv"}).headers["X-Cache"] == "miss"
@@ -305,6 +306,7 @@ def test_repeated_query_is_answered_from_the_cache_until_the_data_changes(client
     r = client.post("/sparql", data={"update": upd}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 204, r.get_data(as_text=True)
     after = client.get("/sparql", query_string={"query": q})
+    assert after.status_code == 200, after.get_data(as_text=True)
     assert after.headers["X-Cache"] == "miss"
     assert sorted(b["label"]["value"] for b in _json(after)["results"]["bindings"]) == ["Beta AG", "Beta Corp"]
 

@@ -51,6 +51,23 @@ def _worker_main(conn: Connection, path: str) -> None:
     visible: list = []
     generation = None
     conn.send("ready")  # imports done: the pool hands out this worker only now
+
+    def reopen() -> str | None:
+        # A read-only RocksDB open races with the web process's own flushes and compactions
+        # (a file listed in the manifest may be gone a moment later): retry a few times.
+        nonlocal store, visible
+        store = None
+        problem = None
+        for attempt in range(5):
+            try:
+                store = ox.Store.read_only(path)
+                visible = _visible_graphs(store)
+                return None
+            except OSError as exc:
+                problem = str(exc)
+                time.sleep(0.05 * (attempt + 1))
+        return problem
+
     while True:
         try:
             message = conn.recv()
@@ -60,16 +77,17 @@ def _worker_main(conn: Connection, path: str) -> None:
             return
         job, gen = message
         if gen != generation or store is None:
-            store = None
-            try:
-                store = ox.Store.read_only(path)
-                visible = _visible_graphs(store)
-                generation = gen
-            except OSError as exc:
-                conn.send(Answer(status=503, message=f"the store cannot be read: {exc}"))
+            problem = reopen()
+            if problem is not None:
+                conn.send(Answer(status=503, message=f"the store cannot be read: {problem}"))
                 continue
+            generation = gen
         default, named = _dataset(store, visible, job["default"], job["named"])
-        conn.send(evaluate_oxigraph(store, job["query"], default, named, job["format"], job["cap"]))
+        answer = evaluate_oxigraph(store, job["query"], default, named, job["format"], job["cap"])
+        if answer.status == 500 and reopen() is None:  # a read error: once more on a fresh view
+            default, named = _dataset(store, visible, job["default"], job["named"])
+            answer = evaluate_oxigraph(store, job["query"], default, named, job["format"], job["cap"])
+        conn.send(answer)
 
 
 class _Worker:
