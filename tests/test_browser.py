@@ -128,8 +128,9 @@ def test_editor_completes_prefixes(server, page):
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
     page.keyboard.type("SELECT * WHERE { ?s a sk")
-    page.wait_for_selector(".cm-tooltip-autocomplete", timeout=10_000)
-    page.keyboard.press("Enter")
+    option = page.locator(".cm-tooltip-autocomplete li", has_text="skos:")
+    option.wait_for(timeout=10_000)
+    option.click()
     text = page.evaluate("window.partnergraphEditor.view.state.doc.toString()")
     assert text.startswith("PREFIX skos: <http://www.w3.org/2004/02/skos/core#>")
     assert "?s a skos:" in text
