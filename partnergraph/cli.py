@@ -490,33 +490,9 @@ def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ..
 
 
 def _serve(store: Store, host: str, port: int, threads: int) -> None:
-    from waitress import create_server
+    from partnergraph.serve import run_server
 
-    from partnergraph.webapp import create_app
-
-    app = create_app(store)
-    try:
-        server = create_server(app, host=host, port=port, threads=threads, ident="partnergraph")
-    except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    click.echo(f"serving the web app on http://{server.effective_host}:{server.effective_port}/ (Ctrl-C to stop)")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        server.close()
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
-@click.pass_obj
-def serve(obj: Ctx, host: str, port: int, threads: int) -> None:
-    """Serve the web app (production WSGI server: waitress) on HOST:PORT."""
-    with obj.open() as store:
-        _serve(store, host, port, threads)
+    run_server(store, host, port, threads=threads)
 
 
 @main.command()
@@ -555,3 +531,6 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
 
 
 main.add_command(__import__("partnergraph.cli_stack", fromlist=["stack"]).stack)  # partnergraph stack import|coverage
+from partnergraph.serve import serve as _serve_cmd  # noqa: E402
+
+main.add_command(_serve_cmd)

@@ -38,7 +38,7 @@ def client(tmp_path, small_world):
 
 
 def test_ranking_page(client):
-    r = client.get("/?as_of=2025-01-01")
+    r = client.get("/partners?as_of=2025-01-01")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "Alpha Foundation" in html and "Prioritized technical partners" in html
@@ -48,7 +48,7 @@ def test_ranking_page(client):
 
 
 def test_untrusted_labels_are_escaped(client):
-    html = client.get("/?all=1").get_data(as_text=True)
+    html = client.get("/partners?all=1").get_data(as_text=True)
     assert HOSTILE not in html
     assert "&lt;script&gt;" in html
 
@@ -61,7 +61,7 @@ def test_json_and_csv(client):
 
 
 def test_bad_as_of_is_400(client):
-    r = client.get("/?as_of=not-a-date")
+    r = client.get("/partners?as_of=not-a-date")
     assert r.status_code == 400
 
 

@@ -1,0 +1,168 @@
+"""The pages: editor with the query gallery, /partners with filters and its chart, /graph; every data
+page also as JSON and CSV (suffix or Accept); untrusted text escaped; the CSP on every answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from markupsafe import escape
+from conftest import PREFIXES, SRC, write
+
+from partnergraph import queries
+from partnergraph.loaders.rdf import load_paths
+from partnergraph.store import open_store
+from partnergraph.webapp import create_app
+
+HOSTILE = '</script><script>alert("x")</script>'
+HOSTILE_TTL = HOSTILE.replace('"', '\\"')
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from conftest import SMALL_WORLD
+
+    tmp = tmp_path_factory.mktemp("pages")
+    s = open_store(f"oxigraph:{tmp / 'store'}")
+    evil = write(tmp, "evil.ttl", PREFIXES + f"""
+        wd:Q2005 a org:Organization ; rdfs:label "{HOSTILE_TTL}"@en .
+        wd:Q3005 a pg:Component ; rdfs:label "{HOSTILE_TTL} lib"@en .
+        pgid:st-9 a pg:Stewardship ; pg:component wd:Q3005 ; pg:organization wd:Q2005 ; pg:role pg:Maintainer ; dcterms:source {SRC} .
+        pgid:al-9 a pg:GoalAlignment ; pg:organization wd:Q2005 ; pg:goal pgid:goal-open ; dcterms:source {SRC} .""")
+    load_paths(s, [write(tmp, "world.ttl", SMALL_WORLD), evil])
+    app = create_app(s)
+    app.config["TESTING"] = True
+    with app.test_client() as c:
+        yield c
+    s.close()
+
+
+def test_editor_page_has_the_gallery_and_a_safe_config(client):
+    r = client.get("/")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "default-src 'self'" in r.headers["Content-Security-Policy"]
+    for name, q in queries.catalogue().items():
+        assert f'data-query="{name}"' in html
+        assert str(escape(q.title)) in html
+    start = html.index('<script type="application/json" id="editor-config">') + len('<script type="application/json" id="editor-config">')
+    config = json.loads(html[start:html.index("</script>", start)])
+    assert config["endpoint"] == "/sparql" and config["prefixes"]["wd"] == "http://www.wikidata.org/entity/"
+    ranking = next(g for g in config["gallery"] if g["name"] == "prioritized_partners")
+    assert {p["name"] for p in ranking["params"]} >= {"home", "asOf"}
+    assert "<script" not in html.split('id="editor-config">', 1)[1].split("</script>", 1)[0]
+
+
+def test_editor_opens_a_shared_query_and_escapes_it(client):
+    html = client.get("/", query_string={"query": HOSTILE}).get_data(as_text=True)
+    assert HOSTILE not in html
+    assert "alert" in html  # it is there, as text
+    # every inline <script> is a JSON data block, never code (the CSP forbids inline code anyway)
+    assert html.count("<script") == html.count('<script type="application/json"') + html.count("<script src=")
+
+
+def test_gallery_link_opens_the_query_in_the_editor(client):
+    html = client.get("/").get_data(as_text=True)
+    href = html.split('data-query="prioritized_partners"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    assert href.startswith("/?query=")
+    page = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+    assert "VALUES ?home" in page
+
+
+def test_partners_filters(client):
+    everyone = json.loads(client.get("/partners.json?all=1&as_of=2025-01-01").get_data(as_text=True))
+    assert {"Alpha Foundation", "Beta Corp", "Gamma Society"} <= {r["label"] for r in everyone}
+    ongoing = json.loads(client.get("/partners.json", query_string={"all": 1, "status": "ongoing collaboration",
+                                                                    "as_of": "2025-01-01"}).get_data(as_text=True))
+    assert [r["label"] for r in ongoing] == ["Alpha Foundation"]
+    maps = json.loads(client.get("/partners.json", query_string={"all": 1, "goal": "https://w3id.org/partnergraph/id/goal-maps"}).get_data(as_text=True))
+    assert [r["label"] for r in maps] == ["Alpha Foundation"]
+    eligible = json.loads(client.get("/partners.json?as_of=2025-01-01").get_data(as_text=True))
+    assert "Gamma Society" not in {r["label"] for r in eligible}
+    assert client.get("/partners.json?goal=not%20an%20iri").status_code == 400
+
+
+def test_partners_page_draws_score_components(client):
+    html = client.get("/partners?all=1&as_of=2025-01-01").get_data(as_text=True)
+    assert html.count('<svg class="bar"') >= 3
+    for part in ("stack", "goals", "engagement", "status"):
+        assert f'class="part-{part}"' in html
+    assert "<option value=\"ongoing collaboration\"" in html and "Open maps" in html
+    assert HOSTILE not in html and "&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize("path", ["/partners", "/graph", "/goals", "/org/Q2001"])
+def test_data_pages_answer_json_and_csv_by_accept_and_suffix(client, path):
+    by_accept = client.get(path, headers={"Accept": "application/json"})
+    by_suffix = client.get(f"{path}.json")
+    assert by_accept.mimetype == by_suffix.mimetype == "application/json"
+    assert json.loads(by_accept.get_data(as_text=True)) == json.loads(by_suffix.get_data(as_text=True))
+    csv_accept = client.get(path, headers={"Accept": "text/csv"})
+    csv_suffix = client.get(f"{path}.csv")
+    assert csv_accept.mimetype == csv_suffix.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(csv_suffix.get_data(as_text=True))))
+    assert rows
+    assert client.get(path, headers={"Accept": "text/html,*/*;q=0.8"}).mimetype == "text/html"
+    assert client.get(f"{path}.xlsx").status_code == 404
+
+
+def test_graph_json_is_the_network(client):
+    data = json.loads(client.get("/graph.json").get_data(as_text=True))
+    nodes = {n["id"]: n for n in data["nodes"]}
+    assert nodes["http://www.wikidata.org/entity/Q1001"]["kind"] == "home"
+    assert nodes["http://www.wikidata.org/entity/Q2001"]["kind"] == "organization"
+    assert nodes["http://www.wikidata.org/entity/Q3001"]["kind"] == "component"
+    assert nodes["https://w3id.org/partnergraph/id/goal-open"]["kind"] == "goal"
+    edges = {(e["source"].rsplit("/", 1)[1], e["relation"], e["target"].rsplit("/", 1)[1]) for e in data["edges"]}
+    assert ("Q2001", "maintains", "Q3001") in edges and ("Q2001", "shares goal", "goal-maps") in edges
+    assert ("Q1001", "uses", "Q3002") in edges
+    assert all(e["source"] in nodes and e["target"] in nodes for e in data["edges"])
+    html = client.get("/graph").get_data(as_text=True)
+    assert 'id="network"' in html and HOSTILE not in html
+
+
+def test_every_page_sends_the_csp(client):
+    for path in ("/", "/partners", "/graph", "/goals", "/org/Q2001", "/propose", "/sparql", "/partners.json"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
+
+
+def test_organization_page_explains_and_links(client):
+    r = client.get("/org/Q2001?as_of=2025-01-01")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html
+    assert "Alpha Foundation" in html and "https://www.wikidata.org/wiki/Q2001" in html
+    assert "AlphaDB" in html  # what it maintains of the stack
+    assert "Open maps" in html and "Open knowledge" in html  # goals shared
+    assert "Patches to AlphaDB" in html and "2024-03-01" in html and '<circle' in html  # the activity timeline
+    assert "ongoing collaboration" in html.lower() and "2023-01-10" in html  # status history
+    assert "https://example.org/source" in html  # sources
+    data = json.loads(client.get("/org/Q2001.json?as_of=2025-01-01").get_data(as_text=True))
+    assert data["qid"] == "Q2001" and data["eligible"] is True
+    assert {c["name"] for c in data["components"]} >= {"stack", "goals", "engagement", "status"}
+    rows = list(csv.DictReader(io.StringIO(client.get("/org/Q2001", headers={"Accept": "text/csv"}).get_data(as_text=True))))
+    assert {r["component"] for r in rows} >= {"stack", "goals", "engagement"}
+
+
+def test_organization_page_shows_failing_principles_and_escapes(client):
+    html = client.get("/org/Q2003").get_data(as_text=True)
+    assert "Not eligible" in html and "Relevance" in html
+    html = client.get("/org/Q2005").get_data(as_text=True)
+    assert HOSTILE not in html and "&lt;/script&gt;" in html
+    assert client.get("/org/Q999999").status_code == 404
+    assert client.get("/org/not-a-qid").status_code == 404
+
+
+def test_goals_page_draws_progress_against_targets(client):
+    r = client.get("/goals?as_of=2025-01-01")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'class="progress"' in html and "Alpha Foundation" in html
+    data = json.loads(client.get("/goals.json?as_of=2025-01-01").get_data(as_text=True))
+    ongoing = next(lv for lv in data["levels"] if lv["status"].endswith("OngoingCollaboration"))
+    assert ongoing["count"] == 1 and [o["qid"] for o in ongoing["organizations"]] == ["Q2001"]
+    assert ongoing["target"] is not None and ongoing["missing"] == ongoing["target"] - 1
+    rows = list(csv.DictReader(io.StringIO(client.get("/goals.csv?as_of=2025-01-01").get_data(as_text=True))))
+    assert any(r["label"] == ongoing["label"] and r["count"] == "1" for r in rows)

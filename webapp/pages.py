@@ -1,0 +1,368 @@
+"""The pages for people: the SPARQL editor, the partner list, the network, the proposal form.
+
+Every data page also answers as JSON and CSV, by suffix (``/partners.json``) or by ``Accept``.
+The pages' own queries are .rq files in webapp/queries/, bound like the catalogue's.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hmac
+import json
+import secrets
+import threading
+from importlib import resources
+from typing import Any, Callable
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, session, url_for
+
+from partnergraph.errors import PartnergraphError
+from partnergraph.output import to_csv, to_json
+
+bp = Blueprint("pages", __name__)
+
+RANK_COLUMNS = ["rank", "qid", "label", "score", "stack", "goals", "engagement", "status_score", "responsiveness",
+                "diversity", "status", "eligible", "reasons", "iri"]
+
+
+def components() -> list[tuple[str, str, float]]:
+    """(component, key in a ranking row, default weight): to draw each component's share of a score."""
+    from partnergraph.service import DEFAULT_WEIGHTS
+
+    return [(name, "status_score" if name == "status" else name, w) for name, w in DEFAULT_WEIGHTS.items()]
+
+
+def page_query(name: str):  # noqa: ANN201
+    """A query of the pages' own (webapp/queries/NAME.rq)."""
+    from partnergraph.queries import parse_query
+
+    text = resources.files("partnergraph.webapp").joinpath("queries", f"{name}.rq").read_text(encoding="utf-8")
+    return parse_query(text, name, path=f"webapp/queries/{name}.rq")
+
+
+def _store():  # noqa: ANN202
+    return current_app.config["STORE"]
+
+
+class _Cache:
+    """Validation is the slow part of a ranking; keep the last one until the data changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: Any = None
+        self.value: Any = None
+
+
+def _validation(as_of: _dt.date | None):  # noqa: ANN202
+    from partnergraph.service import principles_verdicts
+
+    store = _store()
+    cache: _Cache = current_app.config.setdefault("VALIDATION_CACHE", _Cache())
+    key = (store.generation, as_of)
+    with cache.lock:
+        if cache.key != key:
+            cache.value = principles_verdicts(store, as_of=as_of)
+            cache.key = key
+        return cache.value
+
+
+def ranking(as_of: _dt.date | None, show_all: bool) -> list[dict[str, Any]]:
+    """The prioritized list as the ranking service gives it (validation cached per data generation)."""
+    from partnergraph.service import rank
+
+    store = _store()
+    return rank(store, as_of=as_of, validation=_validation(as_of), eligible_only=not show_all)
+
+
+def as_of_arg() -> _dt.date | None:
+    raw = request.args.get("as_of") or None
+    if raw is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description=f"as_of must be a date (YYYY-MM-DD), not {raw!r}")
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name) in ("1", "true", "yes", "on")
+
+
+def wanted_format(suffix: str | None) -> str:
+    """html, json or csv: from the URL suffix, else from Accept (browsers get HTML)."""
+    if suffix is not None:
+        if suffix not in ("json", "csv"):
+            abort(404)
+        return suffix
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "text/csv"], default="text/html")
+    return {"application/json": "json", "text/csv": "csv"}.get(best, "html")
+
+
+def data_response(fmt: str, rows: list[dict[str, Any]] | dict[str, Any], columns: list[str], filename: str,
+                  html: Callable[[], str]) -> Response | str:
+    """One page, three faces: HTML, JSON, CSV."""
+    if fmt == "json":
+        body = to_json(rows) if isinstance(rows, list) else json.dumps(rows, indent=2, ensure_ascii=False, default=str)
+        return Response(body, mimetype="application/json")
+    if fmt == "csv":
+        table = rows if isinstance(rows, list) else rows.get("rows", [])
+        return Response(to_csv(table, columns), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={filename}.csv"})
+    return html()
+
+
+@bp.app_errorhandler(PartnergraphError)
+def user_error(exc: PartnergraphError) -> tuple[str, int]:
+    return render_template("error.html", message=str(exc)), 400
+
+
+# ------------------------------------------------------------------ the editor
+
+
+def gallery() -> list[dict[str, Any]]:
+    """The catalogue's named queries, with their parameters, for the editor's gallery."""
+    from partnergraph import queries
+
+    out = []
+    for name, q in queries.catalogue().items():
+        out.append({"name": name, "title": q.title or name, "description": q.description, "text": q.text,
+                    "params": [{"name": p.name, "type": p.type, "default": p.default, "description": p.description}
+                               for p in q.params]})
+    return out
+
+
+def editor_built() -> bool:
+    return resources.files("partnergraph.webapp").joinpath("static", "vendor", "editor.js").is_file()
+
+
+@bp.route("/")
+def editor() -> str:
+    """The SPARQL editor: the query comes from ?query= (shareable links) or the gallery."""
+    from partnergraph.ontology import PREFIXES
+
+    initial = request.args.get("query") or (
+        "PREFIX pg: <https://w3id.org/partnergraph/ns#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n\n"
+        "SELECT ?org ?label WHERE {\n  ?org a <http://www.w3.org/ns/org#Organization> ; rdfs:label ?label .\n}\n"
+        "ORDER BY ?label\nLIMIT 20\n")
+    config = {"endpoint": url_for("sparql.endpoint"), "query": initial,
+              "prefixes": {k: str(v) for k, v in sorted(PREFIXES.items())}, "gallery": gallery()}
+    return render_template("editor.html", config=config, built=editor_built(), gallery=config["gallery"])
+
+
+# ------------------------------------------------------------------ partners
+
+
+def goal_choices() -> list[tuple[str, str]]:
+    rows = _store().query(page_query("home_goals").text).rows
+    return [(str(g), str(label)) for g, label in rows]
+
+
+def _goal_members(goal: str) -> set[str]:
+    from partnergraph.queries import run
+
+    return {str(r[0]) for r in run(_store(), page_query("goal_members"), {"goal": goal}).rows}
+
+
+def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its score components weighted (the parts its score is the sum of)."""
+    out = []
+    for r in rows:
+        parts = [(name, float(r.get(key) or 0) * weight) for name, key, weight in components()]
+        out.append(dict(r, parts=parts, parts_total=sum(v for _, v in parts)))
+    return out
+
+
+@bp.route("/partners")
+@bp.route("/partners.<suffix>")
+def partners(suffix: str | None = None) -> Response | str:
+    """The prioritized list; filters: status, goal, all (eligible or not), as_of."""
+    fmt = wanted_format(suffix)
+    as_of = as_of_arg()
+    show_all = _flag("all")
+    status = request.args.get("status") or ""
+    goal = request.args.get("goal") or ""
+    rows = ranking(as_of, show_all)
+    if goal:
+        from partnergraph.queries import to_term
+
+        goal = str(to_term(goal, "iri", "goal"))
+    statuses = sorted({r["status"] for r in rows if r["status"]})
+    if status:
+        rows = [r for r in rows if (r["status"] or "") == status]
+    if goal:
+        members = _goal_members(goal)
+        rows = [r for r in rows if r["iri"] in members]
+
+    def html() -> str:
+        shown = _with_shares(rows)
+        scale = max([r["parts_total"] for r in shown] + [1e-9])
+        return render_template("partners.html", rows=shown, scale=scale, as_of=as_of, show_all=show_all,
+                               status=status, goal=goal, statuses=statuses, goals=goal_choices(),
+                               components=[c[0] for c in components()], args=request.args.to_dict())
+
+    return data_response(fmt, rows, RANK_COLUMNS, "partners", html)
+
+
+# ------------------------------------------------------------------ graph
+
+
+def network() -> dict[str, Any]:
+    """Organizations, components and goals as nodes; maintains / shares goal / uses as edges."""
+    from partnergraph.ontology import qid_of
+
+    result = _store().query(page_query("graph_edges").text)
+    nodes: dict[str, dict[str, Any]] = {}
+    edges = []
+    for r in result.dicts():
+        for end in ("s", "o"):
+            iri = str(r[end])
+            kind = str(r[f"{end}Kind"])
+            label = str(r[f"{end}Label"]) if r.get(f"{end}Label") is not None else (qid_of(iri) or iri.rsplit("/", 1)[-1])
+            node = nodes.setdefault(iri, {"id": iri, "label": label, "kind": kind, "qid": qid_of(iri)})
+            if kind == "home":
+                node["kind"] = "home"
+        edges.append({"source": str(r["s"]), "target": str(r["o"]), "relation": str(r["relation"])})
+    return {"nodes": sorted(nodes.values(), key=lambda n: (n["kind"], n["label"])), "edges": edges}
+
+
+@bp.route("/graph")
+@bp.route("/graph.<suffix>")
+def graph(suffix: str | None = None) -> Response | str:
+    """The network of organizations, components and goals (drawn by cytoscape in the browser)."""
+    fmt = wanted_format(suffix)
+    data = network()
+    if fmt == "csv":
+        labels = {n["id"]: n["label"] for n in data["nodes"]}
+        rows = [dict(e, source_label=labels[e["source"]], target_label=labels[e["target"]]) for e in data["edges"]]
+        return data_response("csv", rows, ["source", "source_label", "relation", "target", "target_label"], "graph",
+                             lambda: "")
+    return data_response(fmt, data, [], "graph", lambda: render_template(
+        "graph.html", counts={k: sum(1 for n in data["nodes"] if n["kind"] == k) for k in ("organization", "component", "goal")},
+        edges=len(data["edges"]), built=resources.files("partnergraph.webapp").joinpath("static", "vendor", "graph.js").is_file()))
+
+
+# ------------------------------------------------------------------ propose
+
+
+@bp.route("/propose", methods=["GET", "POST"])
+def propose() -> tuple[str, int] | str:
+    from partnergraph.errors import UserError
+    from partnergraph.loaders.proposals import ACTIVITY_TYPES, ProposalRejected, form_to_proposal, submit
+
+    store = _store()
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    context: dict[str, Any] = {"goals": goal_choices(), "types": list(ACTIVITY_TYPES), "values": {},
+                               "errors": [], "rejected": [], "stored": None, "csrf": session["csrf"]}
+    if request.method == "GET":
+        return render_template("propose.html", **context)
+    values = {k: request.form.get(k, "").strip() for k in request.form if k not in ("csrf", "goals")}
+    values["goals"] = request.form.getlist("goals")
+    context["values"] = values
+    if not hmac.compare_digest(request.form.get("csrf", ""), session["csrf"]):
+        context["errors"] = ["the form expired or came from another site: reload the page and send it again"]
+        return render_template("propose.html", **context), 400
+    form: dict[str, Any] = {"kind": "organization"}
+    for name in ("label", "qid", "website", "country", "description", "source", "proposer", "rationale"):
+        if values.get(name):
+            form[name] = values[name]
+    form["goals"] = values["goals"]
+    if any(values.get(f"activity_{k}") for k in ("title", "type", "date", "source")):
+        form["activities"] = [{k: values.get(f"activity_{k}", "") for k in ("title", "type", "date", "source")}]
+    try:
+        proposal = form_to_proposal(form, store, today=_dt.date.today())
+        pid = submit(store, proposal)
+    except ProposalRejected as exc:
+        context["rejected"] = exc.findings
+        return render_template("propose.html", **context), 422
+    except UserError as exc:
+        lines = [line.strip()[2:] for line in str(exc).splitlines()[1:] if line.strip().startswith("- ")]
+        context["errors"] = lines or [str(exc)]
+        return render_template("propose.html", **context), 422
+    context["stored"] = {"id": pid, "warnings": proposal.warnings}
+    context["values"] = {}
+    return render_template("propose.html", **context)
+
+
+# ------------------------------------------------------------------ one organization, goals
+
+
+def _timeline(items: list[dict[str, Any]], width: int = 640) -> dict[str, Any]:
+    """Positions (x in px) of dated items on one horizontal axis, with year ticks."""
+    dated = [(i, _dt.date.fromisoformat(str(i["date"])[:10])) for i in items if i.get("date")]
+    if not dated:
+        return {"points": [], "ticks": [], "width": width}
+    first, last = min(d for _, d in dated), max(d for _, d in dated)
+    start, end = _dt.date(first.year, 1, 1), _dt.date(last.year + 1, 1, 1)
+    span = (end - start).days or 1
+
+    def x(d: _dt.date) -> float:
+        return 10 + (width - 20) * (d - start).days / span
+
+    step = max(1, (end.year - start.year) // 8)
+    ticks = [{"x": x(_dt.date(y, 1, 1)), "year": y} for y in range(start.year, end.year + 1, step)]
+    return {"points": [{"x": x(d), "item": i} for i, d in dated], "ticks": ticks, "width": width}
+
+
+@bp.route("/org/<qid>")
+@bp.route("/org/<qid>.<suffix>")
+def organization(qid: str, suffix: str | None = None) -> Response | str:
+    """One organization: its score explained, stack, goals, activities, status history, principles."""
+    from partnergraph.ontology import is_qid
+    from partnergraph.service import explain
+
+    fmt = wanted_format(suffix)
+    if not is_qid(qid):
+        abort(404, description=f"{qid!r} is not a Wikidata item id (Q…)")
+    as_of = as_of_arg()
+    from partnergraph.queries import run
+
+    if not run(_store(), page_query("org_known"), {"org": qid}).boolean:
+        message = f"nothing is known about {qid} in this store"
+        if fmt == "html":
+            return render_template("error.html", message=message), 404  # type: ignore[return-value]
+        abort(404, description=message)
+    try:
+        data = explain(_store(), qid, as_of=as_of)
+    except PartnergraphError as exc:
+        if fmt == "html":
+            return render_template("error.html", message=str(exc)), 404  # type: ignore[return-value]
+        abort(404, description=str(exc))
+    rows = [{"component": c["name"], "weight": c["weight"], "contribution": c["contribution"], "item": e["item"],
+             "label": e["label"], "points": e["points"], "date": e["date"], "detail": e["detail"],
+             "sources": " ".join(e["sources"])} for c in data["components"] for e in c["evidence"]]
+
+    def html() -> str:
+        comps = {c["name"]: c for c in data["components"]}
+        scale = max([c["contribution"] for c in data["components"]] + [1e-9])
+        sources = sorted({s for c in data["components"] for e in c["evidence"] for s in e["sources"]}
+                         | {h["source"] for h in data["status_history"] if h.get("source")})
+        return render_template("org.html", org=data, comps=comps, scale=scale, timeline=_timeline(data["activities"]),
+                               sources=sources, as_of=as_of)
+
+    if fmt == "json":
+        return data_response("json", data, [], "org", html)
+    return data_response(fmt, rows, ["component", "weight", "contribution", "item", "label", "points", "date", "detail",
+                                     "sources"], f"org-{qid}", html)
+
+
+@bp.route("/goals")
+@bp.route("/goals.<suffix>")
+def goals(suffix: str | None = None) -> Response | str:
+    """Partnership goals: how many organizations stand at each status level against the target."""
+    from partnergraph.service import goals as goal_progress
+
+    fmt = wanted_format(suffix)
+    as_of = as_of_arg()
+    data = goal_progress(_store(), as_of=as_of)
+    rows = [{k: level[k] for k in ("label", "level", "target", "count", "missing", "met", "stale", "status", "source")}
+            for level in data["levels"]]
+
+    def html() -> str:
+        scale = max([(lv["target"] or 0) for lv in data["levels"]] + [lv["count"] for lv in data["levels"]] + [1])
+        return render_template("goals.html", data=data, scale=scale, as_of=as_of)
+
+    if fmt == "json":
+        return data_response("json", data, [], "goals", html)
+    return data_response(fmt, rows, ["label", "level", "target", "count", "missing", "met", "stale", "status", "source"],
+                         "goals", html)

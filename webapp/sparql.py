@@ -1,0 +1,464 @@
+"""``/sparql``: the SPARQL 1.1 Protocol endpoint (query, update, service description).
+
+- Queries by GET ``?query=``, POST form, or POST ``application/sparql-query``; the dataset from
+  ``default-graph-uri`` / ``named-graph-uri`` (else the query's FROM clauses, else every public graph).
+- Results negotiated from ``Accept`` (q-values) or ``format=``; 406 when nothing fits.
+- Every query has a time limit and a row cap; it runs in a killable worker process (workers.py).
+- Read-only unless the app was given an update token; then ``Authorization: Bearer <token>``.
+- SERVICE (federation) is refused: the server would otherwise fetch any URL a stranger names.
+- CORS for GET/POST so that browser tools on other origins can query it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request, url_for
+
+from partnergraph.webapp.results import FORMAT_ALIASES, GRAPH_FORMATS, RESULT_FORMATS, Answer
+
+log = logging.getLogger("partnergraph.sparql")
+bp = Blueprint("sparql", __name__)
+
+_TOKEN = re.compile(
+    r"""(?P<comment>\#[^\n]*)
+    |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    |(?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    |(?P<var>[?$]\w+)
+    |(?P<pname>[A-Za-z][\w.-]*:[^\s{}()<>,;"']*|:[^\s{}()<>,;"']*)
+    |(?P<word>[A-Za-z_]\w*)
+    |(?P<space>\s+)
+    |(?P<other>.)""",
+    re.S | re.X,
+)
+_QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+_UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+
+
+@dataclass
+class Scan:
+    """What a cheap lexical scan tells about a query before it is evaluated."""
+
+    form: str | None = None
+    service: bool = False
+    from_default: list[str] = field(default_factory=list)
+    from_named: list[str] = field(default_factory=list)
+    from_unsupported: bool = False
+    iris: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+
+
+def scan(text: str) -> Scan:
+    """Tokenize (comments, strings and IRIs skipped correctly) and read keywords."""
+    out = Scan()
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("space", "comment")]
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "iri":
+            out.iris.append(value[1:-1])
+        if kind != "word":
+            continue
+        word = value.upper()
+        out.words.append(word)
+        if out.form is None and word in _QUERY_FORMS:
+            out.form = "CONSTRUCT" if word == "DESCRIBE" else word
+        elif word == "SERVICE":
+            out.service = True
+        elif word == "FROM":
+            j = i + 1
+            named = j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "NAMED"
+            j += 1 if named else 0
+            if j < len(tokens) and tokens[j][0] == "iri":
+                (out.from_named if named else out.from_default).append(tokens[j][1][1:-1])
+            else:
+                out.from_unsupported = True
+    return out
+
+
+class InlineRunner:
+    """Evaluates in the web process: for in-memory stores, which no other process can open.
+    Time limits cannot be enforced here (a query thread cannot be stopped); serve uses the pool."""
+
+    def __init__(self, store) -> None:  # noqa: ANN001
+        self.store = store
+
+    def run(self, job: dict[str, Any], timeout: float) -> Answer:  # noqa: ARG002
+        from partnergraph.webapp.results import evaluate_oxigraph, evaluate_rdflib_store
+        from partnergraph.webapp.workers import _dataset, _visible_graphs
+
+        ox_store = getattr(self.store, "_ox", None)
+        if ox_store is not None:
+            default, named = _dataset(ox_store, _visible_graphs(ox_store), job["default"], job["named"])
+            return evaluate_oxigraph(ox_store, job["query"], default, named, job["format"], job["cap"])
+        if job["default"] is not None or job["named"] is not None:
+            return Answer(status=400, message="default-graph-uri, named-graph-uri and FROM need the Oxigraph store")
+        return evaluate_rdflib_store(self.store, job["query"], job["format"], job["cap"])
+
+    def close(self) -> None:
+        pass
+
+
+class AnswerCache:
+    """Answers of recent queries, keyed on the store's write generation, the query, its dataset and
+    format: a repeated query (dashboards, the gallery, shared links) is answered without a worker
+    round trip. Only this process can write to the store, so a generation bump invalidates all."""
+
+    def __init__(self, max_bytes: int) -> None:
+        from collections import OrderedDict
+
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, Answer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Answer | None:
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is not None:
+                self._items.move_to_end(key)
+            return answer
+
+    def put(self, key: tuple, answer: Answer) -> None:
+        size = len(answer.body) + len(key[1])
+        if answer.status != 200 or size > self.max_bytes // 16:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                old_key, old = self._items.popitem(last=False)
+                self._bytes -= len(old.body) + len(old_key[1])
+
+
+def runner_for(app: Flask):  # noqa: ANN201
+    """The app's query runner, made on first use: a worker pool for an on-disk Oxigraph store."""
+    cfg = app.config
+    with cfg["SPARQL_LOCK"]:
+        if cfg.get("SPARQL_RUNNER") is None:
+            store = cfg["STORE"]
+            path = getattr(store, "path", None)
+            if path and cfg.get("SPARQL_WORKERS", 0) > 0:
+                from partnergraph.webapp.workers import WorkerPool
+
+                if hasattr(store, "flush"):
+                    store.flush()
+                cfg["SPARQL_RUNNER"] = WorkerPool(path, cfg["SPARQL_WORKERS"], generation=lambda: store.generation)
+            else:
+                cfg["SPARQL_RUNNER"] = InlineRunner(store)
+        return cfg["SPARQL_RUNNER"]
+
+
+def configure(app: Flask, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,
+              update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64) -> None:
+    """Endpoint settings (also what ``partnergraph serve`` sets from its options)."""
+    app.config.update(SPARQL_CACHE=AnswerCache(cache_mb << 20) if cache_mb > 0 else None,SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
+                      SPARQL_UPDATE_TOKEN=update_token or None, SPARQL_ALLOW_SERVICE=allow_service,
+                      SPARQL_LOCK=threading.Lock(), SPARQL_UPDATE_LOCK=threading.Lock(), SPARQL_RUNNER=None)
+
+
+# ------------------------------------------------------------------ responses
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "Content-Type, X-Result-Truncated, X-Query-Time-Ms, X-Cache"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept, Authorization"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _negotiate(kind: str) -> tuple[str | None, str]:
+    """(format name or None, explanation) for the query kind, from format= or Accept."""
+    table = RESULT_FORMATS if kind in ("SELECT", "ASK") else GRAPH_FORMATS
+    wanted = (request.args.get("format") or request.form.get("format") or "").strip().lower()
+    if wanted:
+        name = FORMAT_ALIASES.get(wanted)
+        if name is None:
+            name = next((n for n, (_, types) in table.items() if wanted in types), None)
+        if name in table:
+            return name, ""
+        return None, f"format={wanted!r} is not offered for a {kind} query; offered: {', '.join(table)}"
+    if not request.headers.get("Accept"):
+        return next(iter(table)), ""
+    offered = [t for _, types in table.values() for t in types]
+    best = request.accept_mimetypes.best_match(offered)
+    if best is None:
+        types = ", ".join(main for main, _ in table.values())
+        return None, f"none of the media types in Accept can be produced for a {kind} query; offered: {types}"
+    return next(n for n, (_, types) in table.items() if best in types), ""
+
+
+def _params() -> tuple[dict[str, list[str]], str | None]:
+    """Protocol parameters from the query string and the body; (params, error)."""
+    params: dict[str, list[str]] = {k: request.args.getlist(k) for k in request.args}
+    if request.method == "POST":
+        ctype = (request.mimetype or "").lower()
+        if ctype == "application/x-www-form-urlencoded":
+            for k in request.form:
+                params.setdefault(k, []).extend(request.form.getlist(k))
+        elif ctype == "application/sparql-query":
+            params.setdefault("query", []).append(request.get_data(as_text=True))
+        elif ctype == "application/sparql-update":
+            params.setdefault("update", []).append(request.get_data(as_text=True))
+        elif ctype or request.content_length:
+            return params, (f"unsupported Content-Type {ctype or '(none)'}: send application/x-www-form-urlencoded, "
+                            "application/sparql-query or application/sparql-update")
+    return params, None
+
+
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint() -> Response:
+    """The SPARQL 1.1 Protocol."""
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    params, problem = _params()
+    if problem:
+        return _error(415, problem)
+    queries, updates = params.get("query", []), params.get("update", [])
+    if len(queries) > 1 or len(updates) > 1:
+        return _error(400, "give exactly one query (or one update) per request")
+    if queries and updates:
+        return _error(400, "a request carries a query or an update, not both")
+    if updates:
+        if request.method != "POST":
+            return _error(405, "SPARQL Update must be sent by POST")
+        return _update(updates[0], params)
+    if not queries:
+        if request.method == "POST":
+            return _error(400, "no query: send query= (or update=) in the body, or a application/sparql-query body")
+        return service_description()
+    return _query(queries[0], params)
+
+
+def _query(text: str, params: dict[str, list[str]]) -> Response:
+    cfg = current_app.config
+    started = time.perf_counter()
+    if not text.strip():
+        return _error(400, "the query is empty")
+    found = scan(text)
+    if found.form is None:
+        if any(w in _UPDATE_WORDS for w in found.words):
+            return _error(400, "this is a SPARQL Update: send it as update= by POST (it needs the update token)")
+        return _error(400, "SPARQL syntax error: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
+    if found.service and not cfg["SPARQL_ALLOW_SERVICE"]:
+        return _error(400, "SERVICE (federated query) is disabled on this endpoint: it would make the server fetch "
+                           "other hosts. Query the other endpoint yourself.")
+    fmt, why = _negotiate(found.form)
+    if fmt is None:
+        return _error(406, why)
+    default = params.get("default-graph-uri") or None
+    named = params.get("named-graph-uri") or None
+    if default is None and named is None and (found.from_default or found.from_named):
+        default, named = found.from_default or [], found.from_named or []
+    elif found.from_unsupported and default is None and named is None:
+        return _error(400, "write the graph after FROM / FROM NAMED as a full IRI in <…>")
+    job = {"query": text, "default": default, "named": named, "format": fmt, "cap": cfg["SPARQL_MAX_ROWS"]}
+    cache: AnswerCache | None = cfg["SPARQL_CACHE"]
+    key = (cfg["STORE"].generation, text, tuple(default) if default is not None else None,
+           tuple(named) if named is not None else None, fmt, cfg["SPARQL_MAX_ROWS"])
+    answer = cache.get(key) if cache is not None else None
+    hit = answer is not None
+    if answer is None:
+        answer = runner_for(current_app).run(job, cfg["SPARQL_TIMEOUT"])
+        if cache is not None:
+            cache.put(key, answer)
+    ms = (time.perf_counter() - started) * 1000
+    one_line = " ".join(text.split())[:120]
+    log.info("sparql %s %d %s rows=%d%s%s %.1fms %s", found.form, answer.status, fmt, answer.rows,
+             " truncated" if answer.truncated else "", " cached" if hit else "", ms, one_line)
+    if answer.status != 200:
+        return _error(answer.status, answer.message)
+    response = Response(answer.body, status=200, content_type=f"{answer.content_type}; charset=utf-8")
+    response.headers["X-Query-Time-Ms"] = f"{ms:.1f}"
+    response.headers["X-Cache"] = "hit" if hit else "miss"
+    if answer.truncated:
+        response.headers["X-Result-Truncated"] = f"only the first {answer.rows} results were returned (row cap)"
+    if request.method == "GET":
+        response.headers["Cache-Control"] = "no-cache"
+        # what the WSGI front cache needs to log a hit like this answer
+        request.environ["partnergraph.cacheable"] = (found.form, fmt, answer.rows, one_line)
+    return response
+
+
+class FrontCache:
+    """WSGI middleware in front of Flask: a repeated ``GET /sparql`` (same query string, same Accept,
+    same write generation) is answered from memory without building a Flask request, the larger part
+    of a small query's cost here. Only complete 200 answers of queries are kept; still one log line
+    per query."""
+
+    def __init__(self, app: Flask, max_bytes: int) -> None:
+        from collections import OrderedDict
+
+        self.app = app
+        self.wsgi = app.wsgi_app
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, tuple] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql" or not environ.get("QUERY_STRING"):
+            return self.wsgi(environ, start_response)
+        started = time.perf_counter()
+        key = (self.app.config["STORE"].generation, environ["QUERY_STRING"], environ.get("HTTP_ACCEPT", ""))
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None:
+                self._items.move_to_end(key)
+        if entry is not None:
+            status, headers, body, (form, fmt, rows, one_line) = entry
+            ms = (time.perf_counter() - started) * 1000
+            start_response(status, headers + [("X-Query-Time-Ms", f"{ms:.1f}")])
+            log.info("sparql %s 200 %s rows=%d cached %.1fms %s", form, fmt, rows, ms, one_line)
+            return [body]
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.wsgi(environ, capture)
+        info = environ.get("partnergraph.cacheable")
+        if info is None or not str(captured.get("status", "")).startswith("200"):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        size = len(body) + len(key[1])
+        if size <= self.max_bytes // 16:
+            headers = [(k, "hit" if k == "X-Cache" else v) for k, v in captured["headers"] if k != "X-Query-Time-Ms"]
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = (captured["status"], headers, body, info)
+                    self._bytes += size
+                    while self._bytes > self.max_bytes and self._items:
+                        old_key, old = self._items.popitem(last=False)
+                        self._bytes -= len(old[2]) + len(old_key[1])
+        return [body]
+
+
+def _update(text: str, params: dict[str, list[str]]) -> Response:
+    from partnergraph.errors import PartnergraphError
+    from partnergraph.store import PENDING_PREFIX, STAGING_PREFIX
+
+    cfg = current_app.config
+    token = cfg.get("SPARQL_UPDATE_TOKEN")
+    if not token:
+        return _error(403, "this endpoint is read-only: start 'partnergraph serve' with an update token "
+                           "($PARTNERGRAPH_UPDATE_TOKEN or --update-token) to accept SPARQL Update")
+    sent = request.headers.get("Authorization", "")
+    scheme, _, credential = sent.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), token.encode()):
+        return _error(403, "SPARQL Update needs the header 'Authorization: Bearer <token>' with the server's update token")
+    if params.get("using-graph-uri") or params.get("using-named-graph-uri"):
+        return _error(400, "using-graph-uri / using-named-graph-uri are not supported: write USING in the update")
+    found = scan(text)
+    if any(i.startswith((STAGING_PREFIX, PENDING_PREFIX)) for i in found.iris) or "ALL" in found.words:
+        return _error(403, "this update would touch partnergraph's own hidden graphs (staging, pending proposals); "
+                           "name the graphs to change")
+    started = time.perf_counter()
+    store = cfg["STORE"]
+    with cfg["SPARQL_UPDATE_LOCK"]:
+        try:
+            check_update(store, text)
+            store.update(text)
+        except PartnergraphError as exc:
+            log.info("sparql UPDATE 400 %.1fms refused", (time.perf_counter() - started) * 1000)
+            return _error(400, str(exc))
+        if hasattr(store, "flush"):
+            store.flush()
+    log.info("sparql UPDATE 204 %.1fms %s", (time.perf_counter() - started) * 1000, " ".join(text.split())[:120])
+    return Response(status=204)
+
+
+def check_update(store, text: str) -> None:  # noqa: ANN001
+    """Run the update on an in-memory copy and check every graph it changes against the integrity
+    shapes, so that nothing reaches the store that a load would refuse. (Copies the store: fine for
+    curated data, slow for millions of triples; bulk data goes through the loaders.)"""
+    from pyparsing import ParseException
+    from rdflib import Dataset, Graph
+
+    from partnergraph.errors import UserError
+    from partnergraph.shapes import check_integrity
+
+    ds = Dataset()
+    before: dict[Any, set] = {}
+    for name in store.graph_names():
+        g = ds.graph(name)
+        for t in store.graph_triples(name):
+            g.add(t)
+        before[name] = set(g)
+    try:
+        ds.update(text)
+    except ParseException as exc:
+        raise UserError(f"SPARQL update syntax error: {exc}") from exc
+    except Exception as exc:  # rdflib raises many kinds for bad updates
+        raise UserError(f"update failed: {exc}") from exc
+    graphs = {g.identifier: g for g in ds.graphs()}
+    changed = [n for n, g in graphs.items() if set(g) != before.get(n, set())]
+    changed += [n for n in before if n not in graphs and before[n]]
+    for name in changed:
+        data = Graph()
+        for t in graphs.get(name, Graph()):
+            data.add(t)
+        context = Graph()
+        for other, g in graphs.items():
+            if other != name:
+                for t in g:
+                    context.add(t)
+        check_integrity(data, context)
+
+
+def service_description() -> Response:
+    """SPARQL 1.1 Service Description of this endpoint, in Turtle."""
+    from rdflib import BNode, Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import RDF
+
+    sd = Namespace("http://www.w3.org/ns/sparql-service-description#")
+    formats = Namespace("http://www.w3.org/ns/formats/")
+    cfg = current_app.config
+    g = Graph()
+    g.bind("sd", sd)
+    g.bind("formats", formats)
+    me = URIRef(url_for("sparql.endpoint", _external=True))
+    g.add((me, RDF.type, sd.Service))
+    g.add((me, sd.endpoint, me))
+    g.add((me, sd.supportedLanguage, sd.SPARQL11Query))
+    if cfg.get("SPARQL_UPDATE_TOKEN"):
+        g.add((me, sd.supportedLanguage, sd.SPARQL11Update))
+    g.add((me, sd.feature, sd.UnionDefaultGraph))
+    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                 "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        g.add((me, sd.resultFormat, formats[name]))
+    dataset = BNode()
+    g.add((me, sd.defaultDataset, dataset))
+    g.add((dataset, RDF.type, sd.Dataset))
+    default = BNode()
+    g.add((dataset, sd.defaultGraph, default))
+    g.add((default, RDF.type, sd.Graph))
+    for name in cfg["STORE"].graph_names():
+        ng = BNode()
+        g.add((dataset, sd.namedGraph, ng))
+        g.add((ng, RDF.type, sd.NamedGraph))
+        g.add((ng, sd.name, URIRef(name)))
+    g.add((me, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"),
+           Literal(f"partnergraph SPARQL endpoint; queries time out after {cfg['SPARQL_TIMEOUT']:g} s and return at "
+                   f"most {cfg['SPARQL_MAX_ROWS']} rows; SERVICE is {'allowed' if cfg['SPARQL_ALLOW_SERVICE'] else 'refused'}.")))
+    return Response(g.serialize(format="turtle"), content_type="text/turtle; charset=utf-8")
