@@ -446,3 +446,7 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
             click.echo("")
             _serve(store, host, port, 4)
 
+
+from partnergraph.cli_wikidata import wikidata as _wikidata  # noqa: E402
+
+main.add_command(_wikidata)
