@@ -124,8 +124,9 @@ class Source:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self.stream = self.proc.stdout  # type: ignore[assignment]
 
-    def blocks(self, size: int = BLOCK) -> Iterator[tuple[int, bytes]]:
+    def blocks(self, size: int | None = None) -> Iterator[tuple[int, bytes]]:
         """(number of the block's first line, block of whole lines); the last may lack a newline."""
+        size = size or BLOCK
         line = 1
         rest = b""
         read = self.stream.read
