@@ -307,7 +307,8 @@ class Client:
         sw = SPARQLWrapper(self.o.endpoint, agent=self.o.user_agent)
         sw.setMethod(POST)
         sw.setReturnFormat(JSON)
-        sw.setTimeout(self.o.timeout)
+        sw.setTimeout(max(1, int(self.o.timeout)))
+        sw.timeout = self.o.timeout  # type: ignore[assignment]  # setTimeout truncates to whole seconds
         sw.setQuery(query)
         try:
             response = sw.query().response

@@ -19,7 +19,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from partnergraph.errors import UserError
-from partnergraph.ontology import SCHEMA, WIKIDATA_GRAPH
+from partnergraph.ontology import ONTOLOGY_GRAPH, SCHEMA, WIKIDATA_GRAPH
 
 WD_ENTITY = "http://www.wikidata.org/entity/"
 WDT = "http://www.wikidata.org/prop/direct/"
@@ -117,11 +117,12 @@ def check_languages(langs: Iterable[str]) -> tuple[str, ...]:
 
 
 def seed_items(store) -> list[str]:  # noqa: ANN001
-    """The Wikidata items (QIDs) that the store's other graphs name, as subject or object: the
-    organizations, components, goals… the curated and stack data talk about."""
+    """The Wikidata items (QIDs) that the store's data graphs name, as subject or object: the
+    organizations, components, goals… the curated and stack data talk about (not the wikidata
+    graph itself, nor the vocabulary)."""
     result = store.query(
         "SELECT DISTINCT ?e WHERE { GRAPH ?g { { ?e ?p ?o } UNION { ?s ?p ?e } } "
-        f"FILTER(?g != <{WIKIDATA_GRAPH}>) FILTER(isIRI(?e) && STRSTARTS(STR(?e), \"{WD_ENTITY}Q\")) }}"
+        f"FILTER(?g != <{WIKIDATA_GRAPH}> && ?g != <{ONTOLOGY_GRAPH}>) FILTER(isIRI(?e) && STRSTARTS(STR(?e), \"{WD_ENTITY}Q\")) }}"
     )
     found = set()
     for (term,) in result.rows:
