@@ -250,35 +250,24 @@ def temp_path(directory: Path, prefix: str) -> Path:
 
 
 class Progress:
-    """A one-line counter on a terminal (stderr), silent when stderr is not a terminal: logs and
-    pipes get the final summary only."""
+    """Progress on a terminal through tqdm (count, rate per second), silent when stderr is not a
+    terminal: logs and pipes get the command's one-line summary only."""
 
     def __init__(self, label: str, total: int | None = None, unit: str = "batches", stream: IO[str] | None = None,
                  enabled: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.label, self.total, self.unit = label, total, unit
-        self.count = 0
-        self.started = time.perf_counter()
-        self._last = 0.0
+        from tqdm import tqdm
 
-    def update(self, n: int = 1, extra: str = "") -> None:
-        self.count += n
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self._last < 0.2 and (self.total is None or self.count < self.total):
-            return
-        self._last = now
-        rate = self.count / max(now - self.started, 1e-9)
-        of = f"/{self.total}" if self.total is not None else ""
-        self.stream.write(f"\r{self.label}: {self.count}{of} {self.unit} ({rate:,.0f}/s){extra}   ")
-        self.stream.flush()
+        stream = stream or sys.stderr
+        enabled = stream.isatty() if enabled is None else enabled
+        self._bar = tqdm(total=total, desc=label, unit=f" {unit}", file=stream, disable=not enabled,
+                         mininterval=0.5, unit_scale=unit == "entities", leave=True)
+        self.started = time.perf_counter()
+
+    def update(self, n: int = 1) -> None:
+        self._bar.update(n)
 
     def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        self._bar.close()
 
     @property
     def seconds(self) -> float:

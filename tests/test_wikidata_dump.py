@@ -311,3 +311,11 @@ def test_progress_line_only_on_a_terminal(tmp_path, capsys):
     with open_store("memory:") as store:
         load_dumps(store, [dump], classes=["Q43229"])  # stderr is not a terminal under pytest
     assert "entities" not in capsys.readouterr().err
+
+
+def test_progress_with_entities_per_second_when_asked(tmp_path, capsys):
+    dump = write_dump(tmp_path / "d.json", json_dump_bytes(world()))
+    with open_store("memory:") as store:
+        load_dumps(store, [dump], classes=["Q43229"], progress=True)
+    err = capsys.readouterr().err
+    assert "entities/s" in err and "dump (by class)" in err
