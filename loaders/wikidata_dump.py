@@ -123,6 +123,12 @@ class Source:
             argv = [sys.executable, "-m", "partnergraph.loaders.wikidata_dump", "--decompress", compression, str(path)]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self.stream = self.proc.stdout  # type: ignore[assignment]
+        try:  # a 1 MiB pipe instead of 64 KiB: fewer wake-ups of both processes
+            import fcntl
+
+            fcntl.fcntl(self.stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except (ImportError, OSError):
+            pass
 
     def blocks(self, size: int | None = None) -> Iterator[tuple[int, bytes]]:
         """(number of the block's first line, block of whole lines); the last may lack a newline."""
@@ -606,7 +612,10 @@ def load_dumps(
     follow_set = frozenset(f for f in follow if props is None or f in props)
     class_set = frozenset(classes)
     runner = _Runner(max(1, jobs), external, progress)
-    work_dir = work_dir or paths[0].resolve().parent
+    if work_dir is None:
+        import tempfile
+
+        work_dir = Path(tempfile.gettempdir())
     out_path = temp_path(work_dir, ".partnergraph-dump-")
     entities = kept = passes = 0
     try:

@@ -129,7 +129,7 @@ def fetch(obj: Ctx, endpoint: str | None, depth: int, langs: tuple[str, ...], pr
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes parsing and converting (decompression runs in its own process anyway).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None,
-              help="Where the converted N-Triples are staged (default: beside the first dump).")
+              help="Where the converted N-Triples are staged (default: next to the store, STORE.wikidata-cache).")
 @click.pass_obj
 def dump(obj: Ctx, files: tuple[Path, ...], classes: tuple[str, ...], depth: int, langs: tuple[str, ...],
          props: tuple[str, ...], all_properties: bool, follows: tuple[str, ...], jobs: int,
@@ -138,6 +138,7 @@ def dump(obj: Ctx, files: tuple[Path, ...], classes: tuple[str, ...], depth: int
 
     Constant memory whatever the size; a truncated or corrupt dump stops with the file and line,
     and the wikidata graph is left unchanged (exit 2)."""
+    from partnergraph.loaders.wikidata import default_cache_dir
     from partnergraph.loaders.wikidata_common import DEFAULT_FOLLOW, DEFAULT_PROPERTIES, check_classes
     from partnergraph.loaders.wikidata_dump import load_dumps
 
@@ -145,7 +146,8 @@ def dump(obj: Ctx, files: tuple[Path, ...], classes: tuple[str, ...], depth: int
     follow = _properties(follows, "--follow", DEFAULT_FOLLOW)
     with obj.open() as store:
         report = load_dumps(store, files, classes=check_classes(classes), languages=_languages(langs),
-                            properties=properties, follow=follow, depth=depth, jobs=jobs, work_dir=work_dir)
+                            properties=properties, follow=follow, depth=depth, jobs=jobs,
+                            work_dir=work_dir or default_cache_dir(obj.store_url))
     click.echo(f"loaded {report.triples} triples ({report.kept} kept of {report.entities} entities read in "
                f"{report.passes} pass(es)) from {report.files} dump file(s) into the wikidata graph in "
                f"{report.seconds:.1f}s ({report.entities_per_second:,.0f} entities/s)")

@@ -224,7 +224,7 @@ def test_truncated_compressed_stream_fails_clearly_store_unchanged(ox, tmp_path,
     cut = tmp_path / f"cut{suffix}"
     cut.write_bytes(_cut(whole.read_bytes()))
     with pytest.raises(UserError) as err:
-        load_dumps(ox, [cut], seeds=["Q2001"], progress=False)
+        load_dumps(ox, [cut], seeds=["Q2001"], progress=False, work_dir=tmp_path)
     message = str(err.value)
     assert str(cut) in message and "corrupt or truncated" in message and "line" in message
     assert triples(ox) == {MARKER}
@@ -297,6 +297,7 @@ def test_cli_dump_seeds_from_store_and_errors(runner, tmp_path, small_world):
     assert result.exit_code == 2
     assert result.output.startswith("partnergraph: error: ") and "cut.json.bz2" in result.output
     assert "Traceback" not in result.output
+    assert not list((tmp_path / "store.wikidata-cache").glob(".partnergraph-dump-*"))  # staged file removed
     result = runner.invoke(main, ["--store", url, "wikidata", "dump", str(tmp_path / "x.csv")])
     assert result.exit_code == 2 and "not a Wikidata dump" in result.output
     result = runner.invoke(main, ["--store", url, "wikidata", "dump", str(dump), "--class", "organization"])
