@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     if not any(a.dest == "entities" for a in parser._actions):
         parser.add_argument("--entities", type=int, default=200_000, help="entities in the generated dump (dump)")
     parser.add_argument("--dump-jobs", type=int, default=1, help="--jobs of the dump loader (dump)")
+    parser.add_argument("--dump-rounds", type=int, default=2,
+                        help="alternate loader and baseline this many times, keep the best of each (dump)")
+    parser.add_argument("--dump-dir", default=None,
+                        help="keep the generated dumps here and reuse them on the next run (dump)")
 
 
 def _item(qid: int, rnd: random.Random, statement_no: list[int]) -> dict:
@@ -192,7 +196,8 @@ store.close()
 peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": seconds, "entities": report.entities, "kept": report.kept, "triples": int(triples),
-                  "peak_kib": peak_self + peak_children, "tools": report.decompressors}))
+                  "peak_kib": peak_self + peak_children, "tools": report.decompressors,
+                  "stream_seconds": report.stream_seconds, "stream_peak_kib": report.stream_peak_rss_kib + peak_children}))
 """
 
 
@@ -206,17 +211,28 @@ def run(args: argparse.Namespace) -> None:
     entities = args.entities
     with tempfile.TemporaryDirectory(prefix="pg-bench-dump-") as d:
         tmp = Path(d)
-        small, big = tmp / "dump-1x.json.bz2", tmp / "dump-4x.json.bz2"
-        started = time.perf_counter()
-        size = generate_dumps(small, big, entities)
-        print(f"# generated {entities} and {4 * entities} entities ({size / 1e6:.0f} MB uncompressed, "
-              f"{small.stat().st_size / 1e6:.0f} MB bz2 for the smaller) in {time.perf_counter() - started:.0f}s",
-              file=sys.stderr)
-        one = _run_loader(small, tmp / "store-1x", args.dump_jobs)
-        base_seconds, base_n = _json_loads_baseline(small)
-        assert base_n == one["entities"] == entities, (base_n, one["entities"], entities)
+        keep = Path(args.dump_dir) if args.dump_dir else tmp
+        keep.mkdir(parents=True, exist_ok=True)
+        small, big = keep / f"dump-{entities}-1x.json.bz2", keep / f"dump-{entities}-4x.json.bz2"
+        if not (small.exists() and big.exists()):
+            started = time.perf_counter()
+            size = generate_dumps(small, big, entities)
+            print(f"# generated {entities} and {4 * entities} entities ({size / 1e6:.0f} MB uncompressed, "
+                  f"{small.stat().st_size / 1e6:.0f} MB bz2 for the smaller) in {time.perf_counter() - started:.0f}s",
+                  file=sys.stderr)
+        # The machine is shared: alternate the loader and the baseline and keep the best of each,
+        # so that both see the same kind of load.
+        runs, bases = [], []
+        for i in range(max(1, args.dump_rounds)):
+            runs.append(_run_loader(small, tmp / f"store-1x-{i}", args.dump_jobs))
+            base_seconds, base_n = _json_loads_baseline(small)
+            bases.append(base_seconds)
+            assert base_n == runs[-1]["entities"] == entities, (base_n, runs[-1]["entities"], entities)
+            print(f"# round {i + 1}: loader {runs[-1]['seconds']:.1f}s (stream {runs[-1]['stream_seconds']:.1f}s), json.loads loop {base_seconds:.1f}s", file=sys.stderr)
+        one = min(runs, key=lambda r: r["seconds"])
+        base_seconds = min(bases)
         four = _run_loader(big, tmp / "store-4x", args.dump_jobs)
-        print(f"# loader: {one['seconds']:.1f}s, kept {one['kept']} organizations, {one['triples']} triples, "
+        print(f"# loader: {one['seconds']:.1f}s (stream stage {one['stream_seconds']:.1f}s), kept {one['kept']} organizations, {one['triples']} triples, "
               f"decompressor {one['tools'][0]}; json.loads loop: {base_seconds:.1f}s; "
               f"4x: {four['seconds']:.1f}s, peak RSS {one['peak_kib'] / 1024:.0f} MiB -> {four['peak_kib'] / 1024:.0f} MiB",
               file=sys.stderr)
@@ -224,6 +240,10 @@ def run(args: argparse.Namespace) -> None:
     print(f"dump_entities_per_second: {one['entities'] / one['seconds']:.0f}")
     print(f"dump_vs_json_loads_ratio: {base_seconds / one['seconds']:.2f}")
     print(f"dump_peak_rss_growth_ratio: {four['peak_kib'] / one['peak_kib']:.2f}")
+    # The same two figures for the streaming stage alone (decompress, filter, convert), before the
+    # store swaps the converted triples in (Oxigraph's MOVE, which grows with the triples kept).
+    print(f"dump_stream_vs_json_loads_ratio: {base_seconds / one['stream_seconds']:.2f}")
+    print(f"dump_stream_peak_rss_growth_ratio: {four['stream_peak_kib'] / one['stream_peak_kib']:.2f}")
 
 
 if __name__ == "__main__":

@@ -375,9 +375,10 @@ _ID_RE = re.compile(rb'"id"\s*:\s*"(Q[0-9]+)"')
 
 
 def _set_config(config: PassConfig) -> None:
-    global _CONFIG, _CLASS_RE
+    global _CONFIG, _CLASS_RE, _CLASS_DIGITS
     _CONFIG = config
     _CLASS_RE = None
+    _CLASS_DIGITS = tuple(c[1:].encode() for c in sorted(config.classes))
     if config.classes:
         nums = b"|".join(c[1:].encode() for c in sorted(config.classes))
         ids = b"|".join(c.encode() for c in sorted(config.classes))
@@ -385,6 +386,7 @@ def _set_config(config: PassConfig) -> None:
 
 
 _CLASS_RE: re.Pattern | None = None
+_CLASS_DIGITS: tuple[bytes, ...] = ()
 
 
 def process_json_block(first_line: int, block: bytes) -> BlockResult:
@@ -396,6 +398,7 @@ def process_json_block(first_line: int, block: bytes) -> BlockResult:
     ids = config.ids
     by_class = config.mode == "class"
     class_re = _CLASS_RE
+    digits = _CLASS_DIGITS
     id_findall = _ID_RE.findall
     for offset, raw in enumerate(block.split(b"\n")):
         line = raw.strip()
@@ -414,7 +417,8 @@ def process_json_block(first_line: int, block: bytes) -> BlockResult:
         r.entities += 1
         # Pre-filter on the raw bytes (a superset of what is kept), then parse the candidates.
         if by_class:
-            if class_re is None or not class_re.search(line):
+            # The digits of a class id are in any line that names it (memchr-fast), then the regex.
+            if not any(d in line for d in digits) or class_re is None or not class_re.search(line):
                 continue
         elif not any(q.decode() in ids for q in id_findall(line)):
             continue
@@ -515,6 +519,8 @@ class DumpReport:
     triples: int
     seconds: float
     decompressors: list[str] = field(default_factory=list)
+    stream_seconds: float = 0.0  # reading, filtering, converting (before the store swap)
+    stream_peak_rss_kib: int = 0  # this process's peak RSS when the stream stage ended
 
     @property
     def entities_per_second(self) -> float:
@@ -650,11 +656,23 @@ def load_dumps(
                     if not frontier:
                         break
         triples = _count_lines(out_path)
+        stream_seconds = time.perf_counter() - started
+        stream_peak = _peak_rss_kib()
         check_nt_integrity(out_path)
         load_nt(store, out_path, WIKIDATA_GRAPH)
     finally:
         out_path.unlink(missing_ok=True)
-    return DumpReport(len(paths), passes, entities, kept, triples, time.perf_counter() - started, runner.tools)
+    return DumpReport(len(paths), passes, entities, kept, triples, time.perf_counter() - started, runner.tools,
+                      stream_seconds, stream_peak)
+
+
+def _peak_rss_kib() -> int:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except ImportError:  # not on this platform
+        return 0
 
 
 def _count_lines(path: Path) -> int:
