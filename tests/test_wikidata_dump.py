@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rdflib import Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
+from rdflib import Literal, Namespace, URIRef
+from rdflib.namespace import RDF, RDFS
 
 from partnergraph.cli import main
 from partnergraph.errors import UserError
@@ -18,6 +18,7 @@ from partnergraph.ontology import CURATED_GRAPH, SCHEMA, WD, WDT, WIKIDATA_GRAPH
 from partnergraph.store import open_store
 from wikidata_fixtures import json_dump_bytes, world, write_dump
 
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # open namespace: no warning when pytest inspects it
 GENID = "http://www.wikidata.org/.well-known/genid/"
 WDNO = "http://www.wikidata.org/prop/novalue/"
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "wikidata-samples"
