@@ -534,3 +534,7 @@ main.add_command(__import__("partnergraph.cli_stack", fromlist=["stack"]).stack)
 from partnergraph.serve import serve as _serve_cmd  # noqa: E402
 
 main.add_command(_serve_cmd)
+
+from partnergraph.cli_wikidata import wikidata as _wikidata  # noqa: E402
+
+main.add_command(_wikidata)
