@@ -18,12 +18,14 @@ wants rdflib's API (pyshacl, serializers).
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
+from urllib.parse import urlsplit
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -32,7 +34,11 @@ from partnergraph.errors import StoreError, UserError
 from partnergraph.ontology import GRAPH, ONTOLOGY_GRAPH, PREFIXES, ontology_graph
 
 DEFAULT_STORE_URL = "oxigraph:./.partnergraph/store"
+#: Graphs whose local name starts with a dot are partnergraph's own bookkeeping, never data.
+INTERNAL_PREFIX = str(GRAPH["."])
 STAGING_PREFIX = str(GRAPH[".staging/"])
+#: Bookkeeping of a remote store: which graphs it manages, a token that changes on every write.
+CONTROL_GRAPH = GRAPH[".control"]
 #: Pending proposals live in graphs under this prefix until a reviewer accepts them.
 PENDING_PREFIX = str(GRAPH["proposal/"])
 
@@ -61,8 +67,53 @@ def _is_staging(name: object) -> bool:
 
 
 def _is_hidden(name: object) -> bool:
-    """Graphs that queries never read: staging graphs of loads, and pending proposals."""
-    return str(name).startswith((STAGING_PREFIX, PENDING_PREFIX))
+    """Graphs that queries never read: staging graphs of loads, bookkeeping, and pending proposals."""
+    return str(name).startswith((INTERNAL_PREFIX, PENDING_PREFIX))
+
+
+_STRINGS_AND_IRIS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>\s]*>|#[^\n]*')
+
+
+def check_service(text: str, allowed_hosts: Sequence[str] = ()) -> None:
+    """Refuse a query or update that asks the engine to call another server (``SERVICE``), unless
+    that server's host is allowed: a query must not turn the store into a client of arbitrary hosts."""
+    if not re.search(r"\bSERVICE\b", _STRINGS_AND_IRIS.sub(" ", text), re.IGNORECASE):
+        return
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    try:
+        tree = parseQuery(text)
+    except Exception:  # noqa: BLE001
+        try:
+            tree = parseUpdate(text)
+        except Exception:  # noqa: BLE001
+            raise UserError("the query uses SERVICE in a form partnergraph cannot check; refused") from None
+    prefixes: dict[str, str] = {}
+    targets: list[object] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, CompValue):
+            if node.name == "PrefixDecl":
+                prefixes[str(node.get("prefix") or "")] = str(node.get("iri"))
+            if node.name == "ServiceGraphPattern":
+                targets.append(node.get("term"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+
+    walk(tree)
+    for term in targets:
+        if isinstance(term, CompValue) and term.name == "pname":
+            term = URIRef(prefixes.get(str(term.get("prefix") or ""), "") + str(term.get("localname") or ""))
+        host = urlsplit(str(term)).hostname if isinstance(term, URIRef) else None
+        if host is None:
+            raise UserError("SERVICE with a variable or a relative IRI is refused: name the server")
+        if host.lower() not in {h.lower() for h in allowed_hosts}:
+            raise UserError(f"the query calls SERVICE <{term}>: refused, partnergraph does not query other servers "
+                            f"unless told to (partnergraph query --allow-service {host})")
 
 
 class Store(ABC):
@@ -72,6 +123,9 @@ class Store(ABC):
     #: Bumped by every write this object makes: a cheap "has the data changed?" for caches
     #: (only the process that holds the store can write to it).
     generation: int = 0
+    read_only: bool = False
+    #: Hosts a query may reach with SERVICE (none by default: see check_service).
+    allowed_service_hosts: tuple[str, ...] = ()
 
     @abstractmethod
     def query(self, text: str) -> QueryResult:
@@ -262,6 +316,7 @@ class OxigraphStore(_StagedReplace, Store):
     def query(self, text: str) -> QueryResult:
         import pyoxigraph as ox
 
+        check_service(text, self.allowed_service_hosts)
         try:
             visible = self._visible_named_graphs()
             result = self._ox.query(text, default_graph=[ox.DefaultGraph(), *visible], named_graphs=visible)
@@ -286,6 +341,7 @@ class OxigraphStore(_StagedReplace, Store):
     def update(self, text: str) -> None:
         if self.read_only:
             raise StoreError("the store is open read-only")
+        check_service(text, self.allowed_service_hosts)
         try:
             with self._lock:
                 self._graphs = None
@@ -396,6 +452,7 @@ class MemoryStore(Store):
     def query(self, text: str) -> QueryResult:
         from pyparsing import ParseException
 
+        check_service(text, self.allowed_service_hosts)
         try:
             with self._lock:
                 result = self._visible().query(text)
@@ -417,6 +474,7 @@ class MemoryStore(Store):
     def update(self, text: str) -> None:
         from pyparsing import ParseException
 
+        check_service(text, self.allowed_service_hosts)
         try:
             with self._lock:
                 self.generation += 1
@@ -469,9 +527,14 @@ def open_store(url: str | None = None, *, read_only: bool = False, init: bool = 
         store: Store = MemoryStore()
     elif scheme == "oxigraph":
         store = OxigraphStore(rest or None, read_only=read_only)
+    elif scheme == "sparql":
+        from partnergraph.store_sparql import SparqlStore, parse_sparql_url
+
+        store = SparqlStore(*parse_sparql_url(rest), read_only=read_only)
     else:
         raise UserError(
-            f"unknown store URL {url!r}: use oxigraph:PATH (the embedded default) or memory:"
+            f"unknown store URL {url!r}: use oxigraph:PATH (the embedded default), memory:, "
+            "or sparql:QUERY_URL[ UPDATE_URL] (any SPARQL 1.1 server)"
         )
     if init and not read_only:
         try:

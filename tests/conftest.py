@@ -72,17 +72,66 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-@pytest.fixture(params=["memory", "oxigraph"])
+@pytest.fixture(scope="session")
+def virtuoso_server():
+    """One private Virtuoso for the session (Debian's virtuoso-opensource), on 127.0.0.1."""
+    from partnergraph.store_virtuoso import VirtuosoServer, virtuoso_binary
+
+    if virtuoso_binary() is None:
+        pytest.skip("Virtuoso is not installed (apt-get install virtuoso-opensource; .ci/run does it)")
+    with VirtuosoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def virtuoso_url(virtuoso_server, monkeypatch) -> str:
+    """The Virtuoso store, emptied, with its credentials in the environment as a user would set them."""
+    for key, value in virtuoso_server.env.items():
+        monkeypatch.setenv(key, value)
+    with open_store(virtuoso_server.store_url, init=False) as s:
+        s.wipe()
+    return virtuoso_server.store_url
+
+
+_VIRTUOSO = pytest.param("virtuoso", marks=pytest.mark.virtuoso)
+
+
+def virtuoso_can_rank() -> bool:
+    """Virtuoso 7.2 (Debian's) miscompiles three constructs of queries/prioritized_partners.rq (MIN
+    of language-tagged labels inside CONCAT, arithmetic on VALUES variables after a grouped
+    subquery, FILTER NOT EXISTS outside it: SR066, SQ156, and a wrong ?org). A rewrite that runs on
+    every engine is proposed to the query's owner; until it is in, ranking on Virtuoso is expected
+    to fail, and the tests say so rather than pass by skipping."""
+    from partnergraph.queries import get
+
+    return "MIN(?criticalityLabel)" not in get("prioritized_partners").text
+
+
+def _expect_virtuoso_rank_failure(request) -> None:
+    if request.node.module.__name__.endswith("test_rank") and not virtuoso_can_rank():
+        request.applymarker(pytest.mark.xfail(reason="prioritized_partners.rq does not compile on Virtuoso 7.2 yet "
+                                              "(see virtuoso_can_rank in conftest.py)", strict=False))
+
+
+@pytest.fixture(params=["memory", "oxigraph", _VIRTUOSO])
 def store(request, tmp_path):
-    """Each embedded backend in turn: store-level tests must pass on both."""
-    url = "memory:" if request.param == "memory" else f"oxigraph:{tmp_path / 'store'}"
+    """Each backend in turn (the embedded ones and a real Virtuoso): store-level tests pass on all."""
+    if request.param == "virtuoso":
+        _expect_virtuoso_rank_failure(request)
+        url = request.getfixturevalue("virtuoso_url")
+    else:
+        url = "memory:" if request.param == "memory" else f"oxigraph:{tmp_path / 'store'}"
     s = open_store(url)
     yield s
     s.close()
 
 
-@pytest.fixture
-def store_url(tmp_path) -> str:
+@pytest.fixture(params=["oxigraph", _VIRTUOSO])
+def store_url(request, tmp_path) -> str:
+    """The embedded store, then Virtuoso: the CLI tests that take this run on both."""
+    if request.param == "virtuoso":
+        _expect_virtuoso_rank_failure(request)
+        return request.getfixturevalue("virtuoso_url")
     return f"oxigraph:{tmp_path / 'store'}"
 
 
