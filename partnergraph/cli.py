@@ -340,8 +340,11 @@ def rank_cmd(obj: Ctx, limit: int | None, fmt: str, as_of: _dt.date | None, home
 @click.option("--list", "list_", is_flag=True, help="List the named queries of the catalogue.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Bind a query parameter (repeatable).")
 @click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@click.option("--allow-service", "allow_service", multiple=True, metavar="HOST",
+              help="Let the query call SERVICE on this host (repeatable); any other SERVICE is refused.")
 @click.pass_obj
-def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ...], fmt: str) -> None:
+def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ...], fmt: str,
+          allow_service: tuple[str, ...] = ()) -> None:
     """Run a named query from the catalogue (queries/) or a SPARQL file.
 
     Parameters are bound as typed RDF terms, never pasted into the query text."""
@@ -367,6 +370,7 @@ def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ..
             raise click.BadParameter(f"{item!r}: use NAME=VALUE", param_hint="--param")
         values[key.strip()] = value
     with obj.open(read_only=True) as store:
+        store.allowed_service_hosts = allow_service
         result = queries.run(store, q, values)
     if result.kind == "ASK":
         click.echo(json.dumps({"boolean": result.boolean}) if fmt == "json" else str(result.boolean).lower())
