@@ -61,8 +61,8 @@ class Ctx:
     def __init__(self, store_url: str | None) -> None:
         self.store_url = store_url
 
-    def open(self, *, read_only: bool = False) -> Store:
-        return open_store(self.store_url, read_only=read_only)
+    def open(self, *, read_only: bool = False, shared: bool = False) -> Store:
+        return open_store(self.store_url, read_only=read_only, shared=shared)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -418,7 +418,7 @@ def _serve(store: Store, host: str, port: int, threads: int) -> None:
 @click.pass_obj
 def serve(obj: Ctx, host: str, port: int, threads: int) -> None:
     """Serve the web app (production WSGI server: waitress) on HOST:PORT."""
-    with obj.open() as store:
+    with obj.open(shared=True) as store:  # loads in other processes may run while it serves
         _serve(store, host, port, threads)
 
 
