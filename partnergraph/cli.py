@@ -450,3 +450,8 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
             click.echo("")
             _serve(store, host, port, 4)
 
+
+
+from partnergraph.cli_store import register as _register_store_commands  # noqa: E402
+
+_register_store_commands(main)

@@ -167,6 +167,10 @@ class Store(ABC):
     def replace_graph(self, name: URIRef, triples: Iterable[Triple]) -> None:
         """Replace graph ``name`` with ``triples``, atomically: all of them or none."""
 
+    @abstractmethod
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        """Replace several graphs and drop the graphs in ``drop``, as one atomic change."""
+
     def drop_graph(self, name: URIRef) -> None:
         """Remove one named graph (atomically)."""
         self._drop(name)
@@ -282,6 +286,24 @@ class _StagedReplace:
             raise
         pause_point("staging-written")
         self.update(f"MOVE SILENT <{staging}> TO <{name}>")  # type: ignore[attr-defined]
+
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        """Replace several graphs and drop others, all at once: every graph is staged first, then
+        one update request swaps them all in (one transaction), so a restore is whole or absent."""
+        staged: dict[URIRef, URIRef] = {}
+        try:
+            for name, triples in graphs.items():
+                staged[name] = URIRef(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
+                self._write_staging(staged[name], triples)  # type: ignore[attr-defined]
+        except BaseException:
+            for staging in staged.values():
+                self._drop(staging)  # type: ignore[attr-defined]
+            raise
+        pause_point("staging-written")
+        ops = [f"MOVE SILENT <{staging}> TO <{name}>" for name, staging in staged.items()]
+        ops += [f"DROP SILENT GRAPH <{name}>" for name in drop if name not in staged]
+        if ops:
+            self.update(" ;\n".join(ops))  # type: ignore[attr-defined]
 
 
 class _Snapshot:
@@ -754,6 +776,18 @@ class MemoryStore(Store):
             target = self._ds.graph(name)
             for t in new:
                 target.add(t)
+
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        """Replace several graphs and drop others under one lock (parsed completely first)."""
+        new = {name: list(triples) for name, triples in graphs.items()}
+        with self._lock:
+            self.generation += 1
+            for name in list(new) + [d for d in drop if d not in new]:
+                self._ds.remove_graph(self._ds.graph(name))
+            for name, triples in new.items():
+                target = self._ds.graph(name)
+                for t in triples:
+                    target.add(t)
 
     def _all_graph_names(self) -> list[URIRef]:
         return [g.identifier for g in self._ds.graphs() if isinstance(g.identifier, URIRef)

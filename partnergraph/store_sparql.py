@@ -356,6 +356,51 @@ class SparqlStore(Store):
             raise
         self._swap(staging, name)
 
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Iterable[URIRef] = ()) -> None:
+        """Stage every graph, then one update request swaps them all in and drops ``drop``
+        (one request: one transaction on Virtuoso). A lost answer is resolved as in _swap."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        staged: dict[URIRef, URIRef] = {}
+        try:
+            for name, triples in graphs.items():
+                staged[name] = URIRef(f"{STAGING_PREFIX}{int(time.time())}-{uuid.uuid4().hex}")
+                self._insert_batches(staged[name], triples)
+        except BaseException:
+            for staging in staged.values():
+                try:
+                    self._drop(staging)
+                except Exception:  # noqa: BLE001
+                    pass
+            raise
+        ops = []
+        for name, staging in staged.items():
+            ops.append(f"MOVE SILENT <{staging}> TO <{name}>")
+            if not str(name).startswith(_GRAPH_BASE):
+                ops.append(f"INSERT DATA {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> <{name}> }} }}")
+        for name in drop:
+            if name not in staged:
+                ops.append(f"DROP SILENT GRAPH <{name}>")
+                ops.append(f"DELETE DATA {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> <{name}> }} }}")
+        if not staged:
+            if ops:
+                self._update(" ;\n".join(ops + [self._write_token_ops()]))
+            return
+        text = " ;\n".join(ops + [self._write_token_ops()])
+        probe = next(iter(staged.values()))
+        for attempt in range(self.retries + 1):
+            try:
+                self._update(text)
+                return
+            except StoreError:
+                time.sleep(min(0.5 * 2**attempt, 8))
+                try:
+                    if not self._select(f"ASK {{ GRAPH <{probe}> {{ ?s ?p ?o }} }}", dataset=False).boolean:
+                        return
+                except StoreError:
+                    continue
+        raise StoreError("could not swap the restored graphs in; the store is unchanged")
+
     def _drop(self, name: URIRef) -> None:
         unregister = f"DELETE DATA {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> <{name}> }} }} ;\n"
         self._update(f"DROP SILENT GRAPH <{name}> ;\n{unregister}{self._write_token_ops()}")
