@@ -81,6 +81,7 @@ def check_service(text: str, allowed_hosts: Sequence[str] = ()) -> None:
     if not re.search(r"\bSERVICE\b", _STRINGS_AND_IRIS.sub(" ", text), re.IGNORECASE):
         return
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    from pyparsing import ParseResults
     from rdflib.plugins.sparql.parserutils import CompValue
 
     try:
@@ -101,7 +102,7 @@ def check_service(text: str, allowed_hosts: Sequence[str] = ()) -> None:
                 targets.append(node.get("term"))
             for value in node.values():
                 walk(value)
-        elif isinstance(node, (list, tuple)):
+        elif isinstance(node, (list, tuple, ParseResults)):
             for item in node:
                 walk(item)
 
@@ -582,26 +583,26 @@ class OxigraphStore(_StagedReplace, Store):
 
         check_service(text, self.allowed_service_hosts)
         with self._reading() as (ox_store, snap):
-            try:
+            try:  # results are lazy: evaluation errors (a SERVICE call, say) come while reading them
                 visible = self._visible_named_graphs(ox_store, snap)
                 result = ox_store.query(text, default_graph=[ox.DefaultGraph(), *visible], named_graphs=visible)
+                if isinstance(result, ox.QueryBoolean):
+                    return QueryResult("ASK", boolean=bool(result))
+                if isinstance(result, ox.QuerySolutions):
+                    variables = [v.value for v in result.variables]
+                    width = len(variables)
+                    rows = [tuple(_from_ox(sol[i]) for i in range(width)) for sol in result]
+                    return QueryResult("SELECT", variables=variables, rows=rows)
+                g = Graph()
+                for prefix, ns in PREFIXES.items():
+                    g.bind(prefix, ns)
+                for t in result:
+                    g.add((_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)))  # type: ignore[arg-type]
+                return QueryResult("CONSTRUCT", graph=g)
             except SyntaxError as exc:
                 raise UserError(f"SPARQL syntax error: {exc}") from exc
             except (OSError, ValueError, RuntimeError) as exc:
                 raise UserError(f"query failed: {exc}") from exc
-            if isinstance(result, ox.QueryBoolean):
-                return QueryResult("ASK", boolean=bool(result))
-            if isinstance(result, ox.QuerySolutions):
-                variables = [v.value for v in result.variables]
-                width = len(variables)
-                rows = [tuple(_from_ox(sol[i]) for i in range(width)) for sol in result]
-                return QueryResult("SELECT", variables=variables, rows=rows)
-            g = Graph()
-            for prefix, ns in PREFIXES.items():
-                g.bind(prefix, ns)
-            for t in result:
-                g.add((_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)))  # type: ignore[arg-type]
-            return QueryResult("CONSTRUCT", graph=g)
 
     def update(self, text: str) -> None:
         if self.read_only:
