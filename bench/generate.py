@@ -35,7 +35,7 @@ CRITICALITY = ["CriticalityHigh", "CriticalityMedium", "CriticalityMedium", "Cri
 ROLES = ["Developer", "Maintainer", "Steward", "Owner"]
 STATUSES = ["Identified", "Contacted", "ConversationStarted", "OngoingCollaboration", "Dormant"]
 GOALS = 12
-TRIPLES_PER_ORG = 61  # what one organization brings with it, on average (measured at 100k)
+TRIPLES_PER_ORG = 63  # what one organization brings with it, on average (measured at 1M)
 
 
 def pg(local: str) -> str:
@@ -73,6 +73,13 @@ def generate(triples: int, out: IO[str], seed: int = 42) -> int:
     t(home, pg("searchLabel"), lit("Bench Home Foundation"))
     t(home, pg("goalScheme"), scheme)
     t(scheme, RDF_TYPE, f"<{SKOS}ConceptScheme>")
+    for status, count in (("OngoingCollaboration", 5), ("ConversationStarted", 5), ("Contacted", 5), ("Identified", 10)):
+        target = node(f"target/{status}")
+        t(target, RDF_TYPE, pg("Target"))
+        t(target, pg("home"), home)
+        t(target, pg("status"), pg(status))
+        t(target, pg("targetCount"), f'"{count}"^^<http://www.w3.org/2001/XMLSchema#integer>')
+        t(target, SOURCE, "<https://bench.example/targets>")
     for g in range(GOALS):
         goal = node(f"goal/{g}")
         t(goal, RDF_TYPE, f"<{SKOS}Concept>")
@@ -108,12 +115,25 @@ def generate(triples: int, out: IO[str], seed: int = 42) -> int:
             t(act, SOURCE, src)
         if rnd.random() < 0.5:
             claim = node(f"status/{i}")
+            status = rnd.choice(STATUSES)
+            year, month = rnd.randint(2010, 2026), rnd.randint(1, 12)
             t(claim, RDF_TYPE, pg("StatusClaim"))
             t(claim, pg("home"), home)
             t(claim, pg("organization"), org)
-            t(claim, pg("status"), pg(rnd.choice(STATUSES)))
-            t(claim, DATE, lit(f"{rnd.randint(2010, 2026)}-01-15") + XSD_DATE)
+            t(claim, pg("status"), pg(status))
+            t(claim, DATE, lit(f"{year}-{month:02d}-15") + XSD_DATE)
             t(claim, SOURCE, src)
+            if status in ("ConversationStarted", "OngoingCollaboration") and rnd.random() < 0.5:
+                # the first contact, some months earlier: what responsiveness measures
+                first = node(f"status/{i}/contact")
+                back = rnd.randint(1, 24)
+                y, m = divmod(year * 12 + month - 1 - back, 12)
+                t(first, RDF_TYPE, pg("StatusClaim"))
+                t(first, pg("home"), home)
+                t(first, pg("organization"), org)
+                t(first, pg("status"), pg("Contacted"))
+                t(first, DATE, lit(f"{y}-{m + 1:02d}-15") + XSD_DATE)
+                t(first, SOURCE, src)
     for c in range(components):
         comp = node(f"component/{c}")
         src = f"<https://bench.example/component/{c}>"

@@ -303,7 +303,7 @@ def _print_rank(rows: list[dict[str, Any]], fmt: str, show_eligibility: bool = F
         click.echo(to_json(rows))
     elif fmt == "csv":
         click.echo(to_csv(rows, ["rank", "qid", "label", "score", "stack", "goals", "engagement", "status_score",
-                                 "status", "eligible", "failed_principles", "reasons", "iri"]), nl=False)
+                                 "responsiveness", "diversity", "status", "eligible", "failed_principles", "reasons", "iri"]), nl=False)
     else:
         table_rows = []
         for r in rows:
@@ -320,16 +320,117 @@ def _print_rank(rows: list[dict[str, Any]], fmt: str, show_eligibility: bool = F
 @click.option("--as-of", callback=_date, metavar="DATE", help="Rank the graph as it stood on this date.")
 @click.option("--home", callback=_home, metavar="QID", help="The home organization (default: the one the data declares, else Q180, the Wikimedia Foundation).")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=NUMBER",
-              help="Override a score weight: stack, goals, engagement, status (repeatable).")
+              help="Override a score weight: stack, goals, engagement, status, responsiveness, diversity (repeatable; "
+              "applied after --profile).")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=str), metavar="FILE.toml",
+              help="Weights from a TOML profile: a [weights] table of component = number.")
 @click.option("--all", "show_all", is_flag=True, help="Include organizations that fail a principle, with the principles they fail.")
 @click.pass_obj
-def rank_cmd(obj: Ctx, limit: int | None, fmt: str, as_of: _dt.date | None, home, weights: tuple[str, ...], show_all: bool) -> None:  # noqa: ANN001
-    """The prioritized list of technical partners, with the reasons behind each score."""
+def rank_cmd(obj: Ctx, limit: int | None, fmt: str, as_of: _dt.date | None, home, weights: tuple[str, ...],  # noqa: ANN001
+             profile: str | None, show_all: bool) -> None:
+    """The prioritized list of technical partners, with the reasons behind each score.
+
+    The score is a weighted sum of six components (stack, goals, engagement, status,
+    responsiveness, diversity); 'partnergraph explain QID' shows every number behind one."""
     from partnergraph.service import rank
 
+    chosen = _chosen_weights(profile, weights)
     with obj.open(read_only=True) as store:
-        rows = rank(store, home=home, as_of=as_of, weights=_weights(weights), eligible_only=not show_all, limit=limit)
+        rows = rank(store, home=home, as_of=as_of, weights=chosen, eligible_only=not show_all, limit=limit)
     _print_rank(rows, fmt, show_eligibility=show_all)
+
+
+def _chosen_weights(profile: str | None, weights: tuple[str, ...]) -> dict[str, float]:
+    from partnergraph.service import check_weights, load_profile
+
+    chosen = load_profile(profile) if profile else {}
+    chosen.update(check_weights(_weights(weights), origin="--weight"))
+    return chosen
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+@main.command()
+@click.argument("org")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--as-of", callback=_date, metavar="DATE", help="Explain the score as it stood on this date.")
+@click.option("--home", callback=_home, metavar="QID", help="The home organization (default: the one the data declares).")
+@click.option("--weight", "weights", multiple=True, metavar="NAME=NUMBER", help="Override a score weight (repeatable).")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=str), metavar="FILE.toml", help="Weights from a TOML profile.")
+@click.pass_obj
+def explain(obj: Ctx, org: str, fmt: str, as_of: _dt.date | None, home, weights: tuple[str, ...], profile: str | None) -> None:  # noqa: ANN001
+    """Why an organization ranks where it does: every number behind its score, with evidence.
+
+    ORG is a QID (Q95), a prefixed name or an IRI (organizations without a Wikidata item)."""
+    from partnergraph.service import explain as explain_org
+
+    chosen = _chosen_weights(profile, weights)
+    with obj.open(read_only=True) as store:
+        result = explain_org(store, org, home=home, as_of=as_of, weights=chosen)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    place = f"#{result['rank']} of the eligible partners" if result["rank"] else (
+        "not eligible: fails " + ", ".join(result["failed_principles"]) if not result["eligible"] else "not ranked")
+    click.echo(f"{result['label']} ({result['qid'] or result['iri']}): score {result['score']} as of {result['as_of']}, {place}")
+    rows = [{"component": c["name"], "weight": c["weight"], "points": c["points"], "contribution": c["contribution"],
+             "evidence": len(c["evidence"])} for c in result["components"]]
+    click.echo(to_table(rows, ["component", "weight", "points", "contribution", "evidence"],
+                        ["component", "weight", "points", "weight x points", "pieces of evidence"]))
+    for c in result["components"]:
+        if not c["evidence"]:
+            continue
+        click.echo(f"\n{c['name']} ({c['points']} points):")
+        for e in c["evidence"]:
+            when = f"{e['date']}  " if e["date"] else ""
+            click.echo(f"  {e['points']:>7.4g}  {when}{e['label'] or short(e['item'])}" + (f" — {e['detail']}" if e["detail"] else ""))
+            for source in e["sources"]:
+                click.echo(f"           source: {source}")
+            for node in e["nodes"]:
+                click.echo(f"           from: {node}")
+            if not e["nodes"]:
+                for t in e["triples"]:
+                    click.echo(f"           from: <{t[0]}> <{t[1]}> <{t[2]}>")
+    if result["findings"]:
+        click.echo("\nprinciples:")
+        for f in result["findings"]:
+            click.echo(f"  {f['severity']:<9} {f['principle']}: {f['message']}")
+
+
+# ----------------------------------------------------------------------------- goals
+
+
+@main.command(name="goals")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--as-of", callback=_date, metavar="DATE", help="Measure progress as it stood on this date.")
+@click.option("--home", callback=_home, metavar="QID", help="The home organization (default: the one the data declares).")
+@click.pass_obj
+def goals_cmd(obj: Ctx, fmt: str, as_of: _dt.date | None, home) -> None:  # noqa: ANN001
+    """Are we meeting our goal? Targets per status level against who is there now.
+
+    Exit code 0 when every target is met, 1 when some are not (for scripts and CI)."""
+    from partnergraph.service import goals
+
+    with obj.open(read_only=True) as store:
+        result = goals(store, home=home, as_of=as_of)
+    levels = result["levels"]
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(to_csv([dict(l, organizations=" | ".join(o["label"] for o in l["organizations"])) for l in levels],
+                          ["label", "level", "target", "count", "missing", "stale", "met", "organizations", "status", "source"]), nl=False)
+    else:
+        click.echo(f"goal progress of {short(result['home'])} as of {result['as_of']} (targets: {result['targets_from']})")
+        rows = []
+        for l in levels:
+            names = ", ".join(o["label"] + (" (stale)" if o["stale"] else "") for o in l["organizations"])
+            rows.append(dict(l, target="—" if l["target"] is None else l["target"], organizations=names or "—"))
+        click.echo(to_table(rows, ["label", "target", "count", "missing", "stale", "organizations"],
+                            ["status", "target", "now", "missing", "stale", "organizations"]))
+    unmet = [l for l in levels if l["target"] is not None and not l["met"]]
+    if unmet:
+        sys.exit(1)
 
 
 # ----------------------------------------------------------------------------- query
@@ -446,6 +547,12 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
         click.echo(f"3. prioritized technical partners of the Wikimedia Foundation (top {len(rows)}; "
                    "all: partnergraph rank --all):\n")
         _print_rank(rows, "table")
+        from partnergraph.service import goals
+
+        progress = goals(store, as_of=as_of)
+        parts = [f"{l['label']} {l['count']}/{l['target']}" + (f" ({l['stale']} stale)" if l["stale"] else "")
+                 for l in progress["levels"] if l["target"] is not None]
+        click.echo(f"\n4. goal progress: {'; '.join(parts)} (details: partnergraph goals; why a score: partnergraph explain QID)")
         if do_serve:
             click.echo("")
             _serve(store, host, port, 4)

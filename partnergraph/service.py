@@ -14,11 +14,12 @@ from partnergraph.data import dataset_path
 from partnergraph.loaders.rdf import LoadReport, load_paths
 from partnergraph.ontology import CURATED_GRAPH, DEFAULT_HOME, qid_of
 from partnergraph.output import plain
-from partnergraph.shapes import ValidationResult, validate
+from partnergraph.errors import UserError
+from partnergraph.shapes import NativeUnsupported, ValidationResult, evaluate_principles, validate
 from partnergraph.store import Store
 
-WEIGHTS = ("stack", "goals", "engagement", "status")
-_WEIGHT_PARAM = {"stack": "wStack", "goals": "wGoals", "engagement": "wEngagement", "status": "wStatus"}
+WEIGHTS = ("stack", "goals", "engagement", "status", "responsiveness", "diversity")
+_WEIGHT_PARAM = {name: "w" + name.capitalize() for name in WEIGHTS}
 
 
 def load_bundled(store: Store, name: str = "wikimedia") -> LoadReport:
@@ -29,6 +30,50 @@ def load_bundled(store: Store, name: str = "wikimedia") -> LoadReport:
 def validate_store(store: Store, *, as_of: _dt.date | None = None, focus: list[URIRef] | None = None) -> ValidationResult:
     """Validate everything the store holds against the principles (pyshacl on an in-memory copy)."""
     return validate(store.union_graph(), as_of=as_of, focus=focus)
+
+
+def principles_verdicts(store: Store, *, as_of: _dt.date | None = None, focus: list[URIRef] | None = None) -> ValidationResult:
+    """The principles' verdicts, evaluated on the store (no copy); the full validator if the
+    shapes use a feature the native evaluator does not translate."""
+    try:
+        return evaluate_principles(store, as_of=as_of, focus=focus)
+    except NativeUnsupported:
+        return validate_store(store, as_of=as_of, focus=focus)
+
+
+#: Default weights of the score components; the README documents them.
+DEFAULT_WEIGHTS = {"stack": 1.0, "goals": 2.0, "engagement": 1.5, "status": 1.0, "responsiveness": 1.0, "diversity": 1.0}
+
+
+def load_profile(path: str) -> dict[str, float]:
+    """Weights from a TOML profile: a [weights] table (or top-level keys) of component = number."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise UserError(f"cannot read the profile {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML: {exc}") from exc
+    table = data.get("weights", data)
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: [weights] must be a table of component = number")
+    return check_weights(table, origin=path)
+
+
+def check_weights(weights: Mapping[str, Any], origin: str = "weights") -> dict[str, float]:
+    """Known component names with finite, non-negative numbers, or UserError."""
+    import math
+
+    out = {}
+    for name, value in weights.items():
+        if name not in WEIGHTS:
+            raise UserError(f"{origin}: unknown weight {name!r} (known: {', '.join(WEIGHTS)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise UserError(f"{origin}: weight {name!r} must be a number >= 0, not {value!r}")
+        out[name] = float(value)
+    return out
 
 
 def default_home(store: Store) -> URIRef:
@@ -58,15 +103,11 @@ def rank(
     params: dict[str, Any] = {"home": home if home is not None else default_home(store)}
     if as_of is not None:
         params["asOf"] = as_of.isoformat()
-    for name, value in (weights or {}).items():
-        if name not in _WEIGHT_PARAM:
-            from partnergraph.errors import UserError
-
-            raise UserError(f"unknown weight {name!r} (known: {', '.join(WEIGHTS)})")
+    for name, value in check_weights(weights or {}).items():
         params[_WEIGHT_PARAM[name]] = value
     result = queries.run(store, queries.get("prioritized_partners"), params)
     if validation is None:
-        validation = validate_store(store, as_of=as_of)
+        validation = principles_verdicts(store, as_of=as_of)
     rows = []
     for r in result.dicts():
         iri = r["org"]
@@ -86,6 +127,8 @@ def rank(
                 "goals": plain(r.get("goals")),
                 "engagement": round(float(plain(r.get("engagement")) or 0), 3),
                 "status_score": plain(r.get("status")),
+                "responsiveness": round(float(plain(r.get("responsiveness")) or 0), 3),
+                "diversity": round(float(plain(r.get("diversity")) or 0), 3),
                 "status": plain(r.get("statusLabel")),
                 "reasons": _order_reasons(reasons),
                 "eligible": eligible,
@@ -106,3 +149,152 @@ def _order_reasons(reasons: list[str]) -> list[str]:
                 return (i, text)
         return (len(order), text)
     return sorted(set(reasons), key=key)
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+def _triples_of(store: Store, nodes: list[URIRef]) -> dict[URIRef, list[list[str]]]:
+    """Every triple whose subject is one of ``nodes`` (the evidence nodes), in one query."""
+    nodes = sorted(set(nodes))
+    out: dict[URIRef, list[list[str]]] = {n: [] for n in nodes}
+    if not nodes:
+        return out
+    text = "SELECT ?s ?p ?o WHERE { VALUES ?s { " + " ".join(n.n3() for n in nodes) + " } ?s ?p ?o } ORDER BY ?s ?p ?o"
+    for s, p, o in store.query(text).rows:
+        out[s].append([str(s), str(p), o.n3() if not isinstance(o, URIRef) else str(o)])
+    return out
+
+
+def explain(
+    store: Store,
+    org: Any,
+    *,
+    home: URIRef | None = None,
+    as_of: _dt.date | None = None,
+    weights: Mapping[str, float] | None = None,
+    with_rank: bool = True,
+) -> dict[str, Any]:
+    """Every number behind one organization's score: per component its weight, points and
+    weighted contribution, and per piece of evidence the item, the nodes and triples it was read
+    from and their sources; plus its rank, status history, activities and principles verdict."""
+    iri = queries.to_term(org, "iri", "organization")
+    home = home if home is not None else default_home(store)
+    w = dict(DEFAULT_WEIGHTS)
+    w.update(check_weights(weights or {}))
+    params: dict[str, Any] = {"org": iri, "home": home}
+    if as_of is not None:
+        params["asOf"] = as_of.isoformat()
+    rows = queries.run(store, queries.get("explain_organization"), params).dicts()
+    label_rows = store.query(
+        "SELECT ?p ?o WHERE { VALUES ?s { " + iri.n3() + " } ?s ?p ?o }").rows  # type: ignore[union-attr]
+    if not rows and not label_rows:
+        raise UserError(f"nothing is known about {qid_of(iri) or iri} in this store")
+    facts: dict[str, list[str]] = {}
+    for p, o in label_rows:
+        facts.setdefault(str(p), []).append(str(o))
+    evidence_nodes = [URIRef(e) for r in rows for e in str(r.get("evidence") or "").split()]
+    triples = _triples_of(store, evidence_nodes)
+    components: dict[str, dict[str, Any]] = {
+        name: {"name": name, "weight": w[name], "points": 0.0, "contribution": 0.0, "evidence": []} for name in WEIGHTS
+    }
+    for r in rows:
+        name = str(r["component"])
+        points = float(plain(r["points"]) or 0)
+        nodes = [URIRef(e) for e in str(r.get("evidence") or "").split()]
+        found = [t for n in nodes for t in triples.get(n, [])]
+        for via in str(r.get("via") or "").split():
+            subject, obj = (iri, r["item"]) if name == "diversity" else (r["item"], iri)
+            found.append([str(subject), via, str(obj)])
+        components[name]["evidence"].append({
+            "item": str(r["item"]) if r.get("item") is not None else None,
+            "label": plain(r.get("itemLabel")),
+            "points": round(points, 4),
+            "detail": plain(r.get("detail")),
+            "date": plain(r.get("date")),
+            "nodes": [str(n) for n in nodes],
+            "sources": str(r.get("sources") or "").split(),
+            "triples": found,
+        })
+    for c in components.values():
+        pts = [e["points"] for e in c["evidence"]]
+        c["points"] = round(max(pts) if c["name"] == "diversity" and pts else sum(pts), 4)
+        c["contribution"] = round(c["weight"] * c["points"], 4)
+    score = round(sum(c["contribution"] for c in components.values()), 2)
+    # Its place in the list needs the whole ranking: the one costly step, skipped on request.
+    ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False) if with_rank else []
+    position = next((r for r in ranked if r["iri"] == str(iri)), None)
+    eligible_rank = None
+    if position is not None and position["eligible"]:
+        eligible_rank = 1 + sum(1 for r in ranked if r["eligible"] and ranked.index(r) < ranked.index(position))
+    verdict = principles_verdicts(store, as_of=as_of, focus=[iri]).verdicts.get(iri)
+    history = queries.run(store, queries.get("status_history"), {"org": iri, "home": home}).dicts()
+    return {
+        "iri": str(iri),
+        "qid": qid_of(iri),
+        "label": (facts.get("http://www.w3.org/2000/01/rdf-schema#label") or [qid_of(iri) or str(iri)])[0],
+        "description": (facts.get("http://schema.org/description") or [None])[0],
+        "website": (facts.get("http://xmlns.com/foaf/0.1/homepage") or [None])[0],
+        "home": str(home),
+        "as_of": (as_of or _dt.date.today()).isoformat(),
+        "score": score,
+        "rank": eligible_rank,
+        "rank_among_all": ranked.index(position) + 1 if position else None,
+        "eligible": verdict.eligible if verdict is not None else False,
+        "failed_principles": verdict.failed_principles if verdict is not None else [],
+        "findings": [{"principle": f.principle, "severity": f.severity, "message": f.message} for f in verdict.findings]
+        if verdict is not None else [],
+        "components": list(components.values()),
+        "status_history": [{k: plain(v) for k, v in h.items()} for h in history],
+        "activities": sorted(components["engagement"]["evidence"], key=lambda e: e["date"] or ""),
+    }
+
+
+# ----------------------------------------------------------------------------- goals
+
+
+#: When the data sets no targets: ongoing collaboration with five organizations, conversations
+#: started with five more (Wikimedia's stated goal, https://phabricator.wikimedia.org/T926).
+DEFAULT_TARGETS = {"https://w3id.org/partnergraph/ns#OngoingCollaboration": 5,
+                   "https://w3id.org/partnergraph/ns#ConversationStarted": 5}
+
+
+def goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = None) -> dict[str, Any]:
+    """Targets against current counts per status level, who fills each, who is stale, what is missing."""
+    home = home if home is not None else default_home(store)
+    params: dict[str, Any] = {"home": home}
+    if as_of is not None:
+        params["asOf"] = as_of.isoformat()
+    levels = queries.run(store, queries.get("goal_progress"), params).dicts()
+    orgs = queries.run(store, queries.get("organizations_by_status"), params).dicts()
+    from_data = any(r.get("target") is not None for r in levels)
+    out = []
+    for r in levels:
+        status = str(r["status"])
+        target = plain(r.get("target")) if from_data else DEFAULT_TARGETS.get(status)
+        members = [o for o in orgs if str(o["status"]) == status]
+        count = len(members)
+        out.append({
+            "status": status,
+            "label": plain(r["statusLabel"]),
+            "level": plain(r["level"]),
+            "target": target,
+            "count": count,
+            "missing": max(0, target - count) if target is not None else 0,
+            "met": target is not None and count >= target,
+            "stale": sum(1 for o in members if plain(o.get("stale"))),
+            "source": plain(r.get("source")),
+            "organizations": [
+                {"iri": str(o["org"]), "qid": qid_of(o["org"]), "label": plain(o["label"]), "since": plain(o["since"]),
+                 "last_activity": plain(o.get("lastActivity")) or None, "stale": bool(plain(o.get("stale"))),
+                 "source": plain(o.get("source"))}
+                for o in members
+            ],
+        })
+    return {
+        "home": str(home),
+        "as_of": (as_of or _dt.date.today()).isoformat(),
+        "targets_from": "data" if from_data else "default (five ongoing, five conversations started)",
+        "window": "twelve months",
+        "levels": out,
+    }

@@ -465,3 +465,121 @@ def validate(data: Graph, *, as_of: _dt.date | None = None, focus: Iterable[URIR
     if wanted is not None:
         findings = [f for f in findings if f.organization in wanted]
     return ValidationResult(findings=findings, report_graph=report, verdicts=verdicts, as_of=as_of)
+
+
+# ------------------------------------------------------------------------ principles, natively
+
+
+class NativeUnsupported(Exception):
+    """The principles use a SHACL feature the native evaluator does not translate."""
+
+
+_CONTEXT = re.compile(r"\?(\w+)\s+a\s+pg:ValidationContext\s*;\s*pg:asOf\s+\?(\w+)\s*\.")
+_NODE_KEYS = {RDF.type, RDFS.label, RDFS.comment, SH.severity, SH.target, SH.sparql, SH.property, SH.name,
+              SH.description, SH.message}
+_PROPERTY_KEYS = {SH.path, SH.minCount, SH.severity, SH.message, SH.sparql, SH.name, SH.description}
+
+
+def _path_sparql(shapes: Graph, path: Node) -> str:
+    if isinstance(path, URIRef):
+        return f"<{path}>"
+    inverse = shapes.value(path, SH.inversePath)
+    if isinstance(inverse, URIRef) and len(list(shapes.predicate_objects(path))) == 1:
+        return f"^<{inverse}>"
+    raise NativeUnsupported(f"property path {path!r}")
+
+
+def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable[URIRef] | None = None) -> ValidationResult:  # noqa: ANN001
+    """The principles evaluated on the store itself, one SPARQL query per constraint.
+
+    Same findings as ``validate`` for the principles (a test holds them equal on the bundled data),
+    without copying the graph into memory: what ranking and the organization pages need at any
+    scale, on any backend. Integrity is not re-checked here: every write was checked already.
+    Raises NativeUnsupported when the shapes use a feature this does not translate; callers then
+    fall back to ``validate``."""
+
+    as_of = as_of or _dt.date.today()
+    shapes = shapes_graph("principles")
+    as_of_term = Literal(as_of.isoformat(), datatype=XSD.date).n3()
+    candidates_target = URIRef("https://w3id.org/partnergraph/shapes#Candidates")
+    if (candidates_target, RDF.type, SH.SPARQLTarget) not in shapes:
+        raise NativeUnsupported("no pgsh:Candidates target")
+    target_text = _prefix_block(shapes, candidates_target) + str(shapes.value(candidates_target, SH.select))
+    candidates = {r[0] for r in store.query(target_text).rows if isinstance(r[0], URIRef)}
+    if focus is not None:
+        candidates &= set(focus)
+    ordered = sorted(candidates)
+    findings: list[Finding] = []
+    values = "VALUES ?this { " + " ".join(n.n3() for n in ordered) + " }"
+
+    def run(select: str, shape: URIRef, holder: Node, severity: str, message: str, path: Node | None, component: URIRef) -> None:
+        text = _THIS.sub("?this", select)
+        if "ValidationContext" in text:
+            text, count = _CONTEXT.subn(lambda m: f"VALUES ?{m.group(2)} {{ {as_of_term} }}", text)
+            if count != 1 or "ValidationContext" in text:
+                raise NativeUnsupported("a validation-context pattern it cannot rewrite")
+        text = _SELECT_WHERE.sub(lambda m: m.group(0) + " " + values + " ", text, count=1)
+        result = store.query(text)
+        has_value = "value" in result.variables
+        seen = set()
+        label = shapes.value(shape, RDFS.label)
+        for row in result.dicts():
+            this, value = row.get("this"), row.get("value") if has_value else None
+            if this is None or (this, value) in seen:
+                continue
+            seen.add((this, value))
+            findings.append(Finding(focus=this, organization=this, shape=shape, principle=str(label) if label else str(shape),
+                                    severity=severity, message=message.replace("{$this}", str(this)), value=value,
+                                    path=path, component=component))
+
+    if ordered:
+        for shape in sorted(s for s in shapes.subjects(RDF.type, SH.NodeShape) if isinstance(s, URIRef)):
+            if set(shapes.predicates(shape)) - _NODE_KEYS:
+                raise NativeUnsupported(f"{shape}: {sorted(set(shapes.predicates(shape)) - _NODE_KEYS)}")
+            if list(shapes.objects(shape, SH.target)) != [candidates_target]:
+                raise NativeUnsupported(f"{shape}: a target other than the candidates")
+            shape_severity = SEVERITIES.get(shapes.value(shape, SH.severity), "Violation")  # type: ignore[arg-type]
+            for constraint in shapes.objects(shape, SH.sparql):
+                run(_prefix_block(shapes, constraint) + str(shapes.value(constraint, SH.select)), shape, shape, shape_severity,
+                    str(shapes.value(constraint, SH.message) or "does not conform"), None, SH.SPARQLConstraintComponent)
+            for prop in shapes.objects(shape, SH.property):
+                if set(shapes.predicates(prop)) - _PROPERTY_KEYS:
+                    raise NativeUnsupported(f"{shape}: property shape with {sorted(set(shapes.predicates(prop)) - _PROPERTY_KEYS)}")
+                path = shapes.value(prop, SH.path)
+                severity = SEVERITIES.get(shapes.value(prop, SH.severity), "Violation")  # type: ignore[arg-type]
+                message = str(shapes.value(prop, SH.message) or "does not conform")
+                min_count = shapes.value(prop, SH.minCount)
+                if min_count is not None:
+                    n = int(min_count)
+                    if n == 1:
+                        select = f"SELECT ?this WHERE {{ FILTER NOT EXISTS {{ ?this {_path_sparql(shapes, path)} ?v }} }}"
+                    else:
+                        select = (f"SELECT ?this WHERE {{ OPTIONAL {{ ?this {_path_sparql(shapes, path)} ?v }} }} "
+                                  f"GROUP BY ?this HAVING (COUNT(DISTINCT ?v) < {n})")
+                    run(select, shape, prop, severity, message, path, SH.MinCountConstraintComponent)
+                for constraint in shapes.objects(prop, SH.sparql):
+                    run(_prefix_block(shapes, constraint) + str(shapes.value(constraint, SH.select)), shape, prop, severity,
+                        str(shapes.value(constraint, SH.message) or "does not conform"), path, SH.SPARQLConstraintComponent)
+    labels = _labels(store, ordered + [f.value for f in findings if isinstance(f.value, URIRef)])
+    for f in findings:
+        if f.value is not None and "{?value}" in f.message:
+            f.message = f.message.replace("{?value}", str(labels.get(f.value, f.value)))
+    findings.sort(key=lambda f: (_RANK[f.severity], str(f.organization), f.principle, f.message))
+    by_org: dict[URIRef, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_org[f.organization].append(f)  # type: ignore[index]
+    verdicts = {}
+    for o in sorted(ordered, key=lambda n: (str(labels[n]) if n in labels else str(n)).lower()):
+        label = labels.get(o)
+        verdicts[o] = OrgVerdict(o, str(label) if label is not None else str(o), qid_of(o), by_org.get(o, []))
+    return ValidationResult(findings=findings, report_graph=Graph(), verdicts=verdicts, as_of=as_of)
+
+
+def _labels(store, nodes: list) -> dict:  # noqa: ANN001
+    """rdfs:label of each node, in one query."""
+    nodes = sorted({n for n in nodes if isinstance(n, URIRef)})
+    if not nodes:
+        return {}
+    text = ("SELECT ?n (SAMPLE(?l) AS ?label) WHERE { VALUES ?n { " + " ".join(n.n3() for n in nodes) + " } "
+            "?n <http://www.w3.org/2000/01/rdf-schema#label> ?l } GROUP BY ?n")
+    return {r[0]: r[1] for r in store.query(text).rows}

@@ -6,7 +6,7 @@ import pytest
 
 from partnergraph.cli import main
 
-VERBS = ["demo", "load", "validate", "rank", "query", "serve", "graphs", "principles"]
+VERBS = ["demo", "load", "validate", "rank", "explain", "goals", "query", "serve", "graphs", "principles"]
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -21,6 +21,7 @@ def test_demo_no_serve(runner, tmp_path):
     assert "1. loaded the bundled Wikimedia dataset" in r.output
     assert "2. validated against the principles" in r.output
     assert "organization" in r.output and "QID" in r.output and "score" in r.output
+    assert "4. goal progress: ongoing collaboration " in r.output
     r2 = runner.invoke(main, ["--store", f"oxigraph:{tmp_path / 's'}", "demo", "--no-serve", "--as-of", "2025-06-30"])
     same = lambda out: [line for line in out.splitlines() if not line.startswith("1. loaded")]
     assert r2.exit_code == 0 and same(r2.output) == same(r.output)  # re-running replaces, never duplicates

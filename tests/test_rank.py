@@ -28,12 +28,14 @@ def by_qid(rows):
 def test_scores_by_hand(world):
     rows = rank(world, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False)
     got = by_qid(rows)
-    # Q2001: stack 3 (high) x 1 (developer) + 2 goals x 2.0 + 1.5 x 1/(1+1) (a 2024 activity) + 3 (ongoing)
-    assert got["Q2001"]["score"] == pytest.approx(10.75)
+    # Q2001: stack 3 (high) x 1 (developer) + 2 goals x 2.0 + 1.5 x 1/(1 + 10/12) (a 2024-03 activity,
+    # ten months before) + 3 (ongoing); diversity 0: the only partner with a country is itself
+    assert got["Q2001"]["score"] == pytest.approx(10.82)
     assert got["Q2001"]["stack"] == pytest.approx(3) and got["Q2001"]["goals"] == 2
     assert got["Q2001"]["status"] == "ongoing collaboration"
-    # Q2002: 1 (low) x 1 + 1 goal x 2.0 + 1.5 x (1/(1+6) + 1/(1+1)) (2019, and 2024 with the home's affiliate)
-    assert got["Q2002"]["score"] == pytest.approx(3.96)
+    # Q2002: 1 (low) x 1 + 1 goal x 2.0 + 1.5 x (1/(1 + 5 7/12) + 1/(1 + 7/12)) (2019-06, and 2024-06 with the
+    # home's affiliate)
+    assert got["Q2002"]["score"] == pytest.approx(4.18)
     assert "Q2004" not in got  # an affiliate of the home is not ranked
     # Q2003 shares one goal and nothing else
     assert got["Q2003"]["score"] == pytest.approx(2.0)
@@ -55,15 +57,102 @@ def test_as_of_forgets_later_activities_and_statuses(world):
     got = by_qid(rank(world, home=HOME, as_of=dt.date(2020, 1, 1), eligible_only=False))
     assert got["Q2001"]["score"] == pytest.approx(7.0)  # no 2024 activity, no 2023 status yet
     assert got["Q2001"]["status"] is None
-    assert got["Q2002"]["score"] == pytest.approx(3.75)  # the 2019 event is 1 year old, the 2024 one not yet
+    assert got["Q2002"]["score"] == pytest.approx(3.95)  # the 2019-06 event is 7 months old, the 2024 one not yet
 
 
 def test_weights_change_the_order(world):
     default = [r["qid"] for r in rank(world, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False)]
     goals_only = rank(world, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False,
-                      weights={"stack": 0, "goals": 1, "engagement": 0, "status": 0})
+                      weights={"stack": 0, "goals": 1, "engagement": 0, "status": 0, "diversity": 0})
     assert default[0] == "Q2001"
     assert [r["score"] for r in goals_only] == [2.0, 1.0, 1.0]
+
+
+EXTRA = """
+    wd:Q3002 pg:dependsOn wd:Q3001 .
+    wd:Q2002 schema:addressCountry wd:Q145 .
+    pgid:sc-2 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2002 ; pg:status pg:Contacted ;
+        dcterms:date "2023-01-15"^^xsd:date ; dcterms:source <https://example.org/source> .
+    pgid:sc-3 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2002 ; pg:status pg:ConversationStarted ;
+        dcterms:date "2023-04-20"^^xsd:date ; dcterms:source <https://example.org/source> .
+"""
+
+
+@pytest.fixture
+def world2(store, tmp_path):
+    from conftest import SMALL_WORLD, write
+
+    load_paths(store, [write(tmp_path, "world2.ttl", SMALL_WORLD + EXTRA)])
+    return store
+
+
+def test_all_six_components_by_hand(world2):
+    got = by_qid(rank(world2, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False))
+    a, b = got["Q2001"], got["Q2002"]
+    # stack: beta-lib depends on AlphaDB, one of the 2 components of the stack: 3 x 1 x (1 + 1/2)
+    assert a["stack"] == pytest.approx(4.5) and b["stack"] == pytest.approx(1.0)
+    # responsiveness: contacted 2023-01, conversation 2023-04: 3 months -> 1 / (1 + 3/6)
+    assert b["responsiveness"] == pytest.approx(0.667, abs=1e-3) and a["responsiveness"] == 0
+    # diversity: two partners (conversation started or beyond), one in Germany (Q2001), one in the UK (Q2002)
+    assert a["diversity"] == pytest.approx(0.5) and b["diversity"] == pytest.approx(0.5)
+    assert b["status"] == "conversation started" and b["status_score"] == 2.0
+    assert a["score"] == pytest.approx(4.5 + 4 + 1.5 / (1 + 10 / 12) + 3 + 0.5, abs=0.006)
+    assert b["score"] == pytest.approx(1 + 2 + 1.5 * (1 / (1 + 5 + 7 / 12) + 1 / (1 + 7 / 12)) + 2 + 2 / 3 + 0.5, abs=0.006)
+    assert any(r.startswith("responsiveness: conversation 3 months") for r in b["reasons"])
+    assert any("1 dependents" in r for r in a["reasons"])
+    only_new = by_qid(rank(world2, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False,
+                           weights={n: 0 for n in ("stack", "goals", "engagement", "status")}))
+    assert only_new["Q2002"]["score"] == pytest.approx(2 / 3 + 0.5, abs=0.006)
+
+
+def test_explain_adds_up_to_the_score(world2):
+    from partnergraph.service import explain
+
+    ranked = rank(world2, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False)
+    for row in ranked:
+        e = explain(world2, row["iri"], home=HOME, as_of=dt.date(2025, 1, 1))
+        assert e["score"] == pytest.approx(row["score"], abs=0.011), row["label"]
+        parts = {c["name"]: c["points"] for c in e["components"]}
+        assert parts["stack"] == pytest.approx(row["stack"]) and parts["diversity"] == pytest.approx(row["diversity"])
+    e = explain(world2, "Q2002", home=HOME, as_of=dt.date(2025, 1, 1))
+    assert e["rank"] == 2 and e["eligible"]
+    stack = next(c for c in e["components"] if c["name"] == "stack")
+    (ev,) = stack["evidence"]
+    assert ev["nodes"] == ["https://w3id.org/partnergraph/id/st-2"] and ev["sources"] == ["https://example.org/source"]
+    assert ["https://w3id.org/partnergraph/id/st-2", "https://w3id.org/partnergraph/ns#role",
+            "https://w3id.org/partnergraph/ns#Maintainer"] in ev["triples"]
+    assert [h["statusLabel"] for h in e["status_history"]] == ["contacted", "conversation started"]
+    assert [a["date"] for a in e["activities"]] == ["2019-06-01", "2024-06-01"]
+    earlier = explain(world2, "Q2002", home=HOME, as_of=dt.date(2023, 2, 1))
+    assert next(c for c in earlier["components"] if c["name"] == "responsiveness")["points"] == 0
+
+
+def test_goals_counts_and_staleness(world2):
+    from partnergraph.service import goals
+
+    g = goals(world2, home=HOME, as_of=dt.date(2025, 1, 1))
+    assert g["targets_from"].startswith("default")
+    levels = {l["label"]: l for l in g["levels"]}
+    ongoing, talking = levels["ongoing collaboration"], levels["conversation started"]
+    assert (ongoing["target"], ongoing["count"], ongoing["missing"]) == (5, 1, 4)
+    assert [o["qid"] for o in ongoing["organizations"]] == ["Q2001"] and ongoing["stale"] == 0
+    assert (talking["count"], talking["missing"]) == (1, 4)
+    # a year later the 2024-03 activity is out of the twelve-month window: stale
+    later = {l["label"]: l for l in goals(world2, home=HOME, as_of=dt.date(2025, 6, 1))["levels"]}
+    assert later["ongoing collaboration"]["stale"] == 1
+    assert later["ongoing collaboration"]["organizations"][0]["stale"] is True
+
+
+def test_native_principles_equal_the_full_validator(world2):
+    from partnergraph.service import validate_store
+    from partnergraph.shapes import evaluate_principles
+
+    for as_of in (dt.date(2020, 1, 1), dt.date(2025, 6, 1)):
+        native = evaluate_principles(world2, as_of=as_of)
+        full = validate_store(world2, as_of=as_of)
+        assert set(native.verdicts) == set(full.verdicts)
+        assert {(f.organization, f.principle, f.severity, f.message) for f in native.findings} == \
+            {(f.organization, f.principle, f.severity, f.message) for f in full.findings if f.principle != "integrity"}
 
 
 def test_unknown_weight_is_a_user_error(world):
@@ -113,6 +202,8 @@ def test_rank_cli_bad_input(runner, store_url, small_world):
         (["--as-of", "yesterday"], "not a date"),
         (["--home", "not a qid"], "home"),
         (["--weight", "fame=2"], "unknown weight"),
+        (["--weight", "stack=-1"], "must be a number >= 0"),
+        (["--profile", "/nonexistent/profile.toml"], "profile"),
         (["--limit", "0"], "0"),
     ):
         r = runner.invoke(main, ["--store", store_url, "rank", *args])
@@ -127,3 +218,29 @@ def test_unresolved_organizations_have_null_qid(runner, bundled_store_url):
     unresolved = [d for d in data if d["iri"].startswith("https://w3id.org/partnergraph/id/")]
     assert unresolved and all(d["qid"] is None for d in unresolved)
     assert all(d["qid"] == d["iri"].rsplit("/", 1)[1] for d in data if d["iri"].startswith("http://www.wikidata.org/entity/"))
+
+
+def test_profile_and_explain_and_goals_cli(runner, store_url, small_world, tmp_path):
+    assert runner.invoke(main, ["--store", store_url, "load", str(small_world)]).exit_code == 0
+    profile = tmp_path / "goals-only.toml"
+    profile.write_text("[weights]\nstack = 0\ngoals = 1\nengagement = 0\nstatus = 0\ndiversity = 0\n", encoding="utf-8")
+    r = runner.invoke(main, ["--store", store_url, "rank", "--home", "Q1001", "--as-of", "2025-01-01", "--profile", str(profile),
+                             "--format", "json", "--weight", "status=1"])
+    assert r.exit_code == 0, r.output
+    assert [d["score"] for d in json.loads(r.output)] == [5.0, 1.0]  # --weight applies after the profile
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[weights\nstack = ", encoding="utf-8")
+    r = runner.invoke(main, ["--store", store_url, "rank", "--profile", str(bad)])
+    assert r.exit_code == 2 and "not valid TOML" in r.output and "Traceback" not in r.output
+    r = runner.invoke(main, ["--store", store_url, "explain", "Q2001", "--home", "Q1001", "--as-of", "2025-01-01"])
+    assert r.exit_code == 0, r.output
+    assert "Alpha Foundation (Q2001): score 10.82" in r.output and "#1 of the eligible partners" in r.output
+    assert "source: https://example.org/source" in r.output
+    r = runner.invoke(main, ["--store", store_url, "explain", "Q2001", "--home", "Q1001", "--format", "json"])
+    assert json.loads(r.output)["qid"] == "Q2001"
+    r = runner.invoke(main, ["--store", store_url, "explain", "Q999999"])
+    assert r.exit_code == 2 and "nothing is known about Q999999" in r.output
+    r = runner.invoke(main, ["--store", store_url, "goals", "--home", "Q1001", "--as-of", "2025-01-01"])
+    assert r.exit_code == 1 and "ongoing collaboration" in r.output and "Alpha Foundation" in r.output
+    r = runner.invoke(main, ["--store", store_url, "goals", "--home", "Q1001", "--format", "json"])
+    assert json.loads(r.output)["levels"][0]["label"] == "ongoing collaboration"

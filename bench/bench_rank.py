@@ -1,0 +1,134 @@
+"""rank: the prioritized list, explain and goals on a generated graph in the embedded store.
+
+    python bench/run.py rank --triples 1000000
+
+Prints, measured side by side in one run:
+  rank_seconds                  the catalogue's prioritized_partners through the store layer (median of 5)
+  rank_pyoxigraph_seconds       the same bound .rq text run by pyoxigraph directly on the same store
+  rank_vs_pyoxigraph_ratio      the two divided (aim: at most 1.5)
+  rank_full_seconds             service.rank: the query plus the principles' verdicts for every organization
+  rank_rdflib_seconds           rdflib's in-memory engine on the same text over a 100,000-triple graph
+                                from the same generator (in a child process, stopped after --baseline-budget)
+  rank_vs_rdflib_memory_ratio   rdflib's time over the project's on that 100,000-triple graph (aim: >= 1000)
+  explain_ms, goals_ms          service.explain (without the list position, which is a ranking) and
+                                service.goals at --triples (aim: under 100 each)
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import generate
+
+RDFLIB_TRIPLES = 100_000
+HOME = "https://w3id.org/partnergraph/id/bench/org/home"
+
+
+def _median(fn, runs: int = 5) -> float:  # noqa: ANN001
+    fn()  # warm-up: caches, first query plans
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _embedded(tmp: Path, triples: int):  # noqa: ANN202
+    from partnergraph.ontology import CURATED_GRAPH
+    from partnergraph.store import open_store
+
+    data = tmp / f"data-{triples}.nt"
+    with open(data, "w", encoding="utf-8") as f:
+        written = generate.generate(triples, f)
+    store = open_store(f"oxigraph:{tmp / f'store-{triples}'}")
+    started = time.perf_counter()
+    # Set-up, not measured: a fresh store has no previous graph to keep, so the data is bulk-loaded
+    # straight into its graph (a load's atomic swap is what `bench/run.py store` measures).
+    import pyoxigraph as ox
+
+    store._ox.bulk_load(path=str(data), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(CURATED_GRAPH)))
+    store._ox.optimize()
+    store._graphs = None
+    print(f"# {written} triples generated; embedded load {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return store, data
+
+
+def _rdflib_child(data: str, text: str, queue) -> None:  # noqa: ANN001
+    from rdflib import Graph
+
+    from partnergraph.ontology import ontology_graph
+
+    graph = Graph()
+    graph.parse(data, format="nt")
+    for t in ontology_graph():
+        graph.add(t)
+    queue.put("parsed")
+    started = time.perf_counter()
+    rows = list(graph.query(text))
+    queue.put((time.perf_counter() - started, len(rows)))
+
+
+def _rdflib_seconds(data: Path, text: str, budget: float) -> tuple[float, bool, int]:
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_rdflib_child, args=(str(data), text, queue))
+    child.start()
+    assert queue.get() == "parsed"
+    started = time.perf_counter()
+    child.join(budget)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return time.perf_counter() - started, False, 0
+    seconds, rows = queue.get()
+    return seconds, True, rows
+
+
+def run(args: argparse.Namespace) -> None:
+    from partnergraph import queries, service
+    from partnergraph.store import OxigraphStore
+
+    query = queries.get("prioritized_partners")
+    text = query.bind({"home": HOME})
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        store, _data = _embedded(tmp, args.triples)
+        assert isinstance(store, OxigraphStore)
+        rows = queries.run(store, query, {"home": HOME}).rows
+        ours = _median(lambda: queries.run(store, query, {"home": HOME}))
+        native = store._store  # the very pyoxigraph Store the project uses: same data, same files
+        direct_rows = list(native.query(text, use_default_graph_as_union=True))
+        assert len(direct_rows) == len(rows), (len(direct_rows), len(rows))
+        direct = _median(lambda: list(native.query(text, use_default_graph_as_union=True)))
+        print(f"rank_rows: {len(rows)}")
+        print(f"rank_seconds: {ours:.3f}")
+        print(f"rank_pyoxigraph_seconds: {direct:.3f}")
+        print(f"rank_vs_pyoxigraph_ratio: {ours / direct:.2f}")
+        home = queries.to_term(HOME, "iri")
+        full = _median(lambda: service.rank(store, home=home, eligible_only=False), runs=3)
+        print(f"rank_full_seconds: {full:.3f}")
+        top = service.rank(store, home=home, eligible_only=False, limit=1)[0]["iri"]
+        explain = _median(lambda: service.explain(store, top, home=home, with_rank=False))
+        print(f"explain_ms: {explain * 1000:.1f}")
+        goals = _median(lambda: service.goals(store, home=home))
+        print(f"goals_ms: {goals * 1000:.1f}")
+        store.close()
+
+        small, small_data = _embedded(tmp, RDFLIB_TRIPLES)
+        ours_small = _median(lambda: queries.run(small, query, {"home": HOME}))
+        small.close()
+        seconds, finished, rdflib_rows = _rdflib_seconds(small_data, text, args.baseline_budget)
+        print(f"rank_seconds_100k: {ours_small:.4f}")
+        if finished:
+            print(f"rank_rdflib_seconds: {seconds:.1f}")
+            print(f"rank_vs_rdflib_memory_ratio: {seconds / ours_small:.0f}")
+        else:
+            print(f"rank_rdflib_seconds: >{seconds:.0f} (stopped at the budget)")
+            print(f"rank_vs_rdflib_memory_ratio: >{seconds / ours_small:.0f}")
