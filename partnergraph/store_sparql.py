@@ -13,7 +13,7 @@ the server asks for; Virtuoso's ``/sparql-auth`` asks for Digest) or ``PARTNERGR
 (a bearer token).
 
 Loads go into a staging graph in batches of ``INSERT DATA`` (``PARTNERGRAPH_SPARQL_BATCH``
-triples each, retried on network errors and 5xx answers: inserting the same triples twice is
+triples each, default 2000, halved when the server says a batch is too big; retried on network errors and 5xx answers: inserting the same triples twice is
 harmless), then one update request swaps it in with ``MOVE``. A swap whose answer was lost is
 never blindly repeated (a second ``MOVE`` of a graph already moved would empty the target): the
 store looks whether the staging graph is still there and repeats only if it is.
@@ -111,7 +111,7 @@ class SparqlStore(Store):
         self.update_url = update_url or query_url
         self.url = f"sparql:{query_url}" + (f" {update_url}" if update_url and update_url != query_url else "")
         self.read_only = read_only
-        self.batch = batch or int(os.environ.get("PARTNERGRAPH_SPARQL_BATCH", "5000"))
+        self.batch = batch or int(os.environ.get("PARTNERGRAPH_SPARQL_BATCH", "2000"))
         self.timeout = timeout or float(os.environ.get("PARTNERGRAPH_SPARQL_TIMEOUT", "600"))
         self.retries = retries
         self._lock = threading.RLock()
@@ -305,7 +305,17 @@ class SparqlStore(Store):
             body = "{ GRAPH <%s> {\n%s\n} }" % (staging, "\n".join(lines))
             # INSERT DATA may not carry blank nodes on Virtuoso; a template with an empty WHERE
             # (one solution) makes the same fresh nodes on any server.
-            self._update(f"INSERT {body} WHERE {{}}" if bnodes else f"INSERT DATA {body}", retry=True)
+            try:
+                self._update(f"INSERT {body} WHERE {{}}" if bnodes else f"INSERT DATA {body}", retry=True)
+            except UserError as exc:
+                # Too big for the server's parser (Virtuoso: "memory exhausted" near 5000 lines):
+                # halve the batch, and keep the smaller size for the rest of the load.
+                if bnodes or len(lines) < 2 or not re.search(r"memory exhausted|\(413\)|too large", str(exc), re.I):
+                    raise
+                half = len(lines) // 2
+                self.batch = max(1, min(self.batch, half))
+                send(lines[:half])
+                send(lines[half:])
 
         for t in triples:
             line = _nt(t)

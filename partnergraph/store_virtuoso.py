@@ -87,6 +87,7 @@ class VirtuosoServer:
         self.binary = binary
         self._own_dir = directory is None
         self.dir = Path(directory or tempfile.mkdtemp(prefix="pg-virtuoso-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.http_port = _free_port()
         self.sql_port = _free_port()
         buffers = max(10000, memory_mb * 1024 // 8 * 2 // 3)  # 8 KiB pages, 2/3 of the budget
