@@ -364,7 +364,17 @@ class SparqlStore(Store):
             except Exception:  # noqa: BLE001 - the original error matters more; cleanup_staging retries later
                 pass
             raise
-        self._swap(staging, name)
+        try:
+            self._swap(staging, name)
+        except UserError as exc:  # the server refused the swap: nothing changed, the staging graph goes
+            try:
+                self._drop(staging)
+            except Exception:  # noqa: BLE001
+                pass
+            hint = (" (Virtuoso: raise TransactionAfterImageLimit in the [Parameters] section of virtuoso.ini; "
+                    "a graph is swapped in one transaction)") if "SR325" in str(exc) else ""
+            raise StoreError(f"the server refused to swap the new content into <{name}>; the previous graph is "
+                             f"unchanged: {exc}{hint}") from None
 
     def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Iterable[URIRef] = ()) -> None:
         """Stage every graph, then one update request swaps them all in and drops ``drop``

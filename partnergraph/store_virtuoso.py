@@ -46,6 +46,8 @@ NumberOfBuffers = {buffers}
 MaxDirtyBuffers = {dirty}
 MaxQueryMem = 2G
 ThreadsPerQuery = 2
+; one MOVE of a million triples is one transaction: its log image must fit (default 50 MB: SR325)
+TransactionAfterImageLimit = 1500000000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}

@@ -157,3 +157,21 @@ def test_malformed_query_on_virtuoso_is_exit_2(runner, virtuoso_url, tmp_path):
     q = write(tmp_path, "bad.rq", "SELECT ?x WHERE { ?x ")
     r = runner.invoke(main, ["--store", virtuoso_url, "query", str(q)])
     assert r.exit_code == 2 and "rejected the request" in r.output and "Traceback" not in r.output
+
+
+def test_a_swap_the_server_refuses_leaves_the_graph_and_no_staging(virtuoso_url, monkeypatch):
+    with open_store(virtuoso_url) as s:
+        g = URIRef(EX + "refused")
+        s.replace_graph(g, [(URIRef(EX + "a"), URIRef(EX + "p"), Literal("old"))])
+        real = SparqlStore._update
+
+        def refusing(self, text, *, retry=False):  # noqa: ANN001, ANN202
+            if text.startswith("MOVE"):
+                raise UserError("the SPARQL server rejected the request (500): Virtuoso 40005 Error SR325: Transaction aborted")
+            real(self, text, retry=retry)
+
+        monkeypatch.setattr(SparqlStore, "_update", refusing)
+        with pytest.raises(StoreError, match="TransactionAfterImageLimit"):
+            s.replace_graph(g, [(URIRef(EX + "a"), URIRef(EX + "p"), Literal("new"))])
+        assert [str(o) for _s, _p, o in s.graph_triples(g)] == ["old"]
+        assert not any(str(n).startswith(STAGING_PREFIX) for n in s._all_graph_names())
