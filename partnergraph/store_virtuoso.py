@@ -70,6 +70,18 @@ def virtuoso_binary() -> str | None:
         (p for p in ("/usr/bin/virtuoso-t", "/usr/local/bin/virtuoso-t") if os.access(p, os.X_OK)), None)
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to stop the server when the process that started it dies (a killed
+    test run or benchmark must not leave a Virtuoso behind)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,7 +128,8 @@ class VirtuosoServer:
     def start(self, timeout: float = 120) -> "VirtuosoServer":
         log = open(self.dir / "stdout.log", "wb")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen([self.binary, "-f", "-c", str(self.dir / "virtuoso.ini")], cwd=self.dir,
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         probe = f"{self.query_url}?query=ASK%7B%7D"
         while time.monotonic() < deadline:
