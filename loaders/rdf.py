@@ -13,6 +13,7 @@ from rdflib.namespace import RDF, RDFS, SKOS
 from partnergraph.errors import UserError
 from partnergraph.ontology import CURATED_GRAPH, PG, PREFIXES
 from partnergraph.shapes import check_integrity
+from partnergraph.untrusted import LINE_BASED, check_xml, parse_line_based
 
 #: File suffix → rdflib parser name.
 FORMATS = {
@@ -115,7 +116,11 @@ def parse_files(files: Sequence[Path], fmt: str | None = None) -> Graph:
             text = path.read_bytes()
             if syntax == "json-ld":
                 _check_jsonld(path, text)
-            if syntax in _QUAD_FORMATS:
+            if syntax == "xml":
+                check_xml(path, text)
+            if syntax in LINE_BASED:  # Oxigraph's parser: rdflib's is quadratic in the line length
+                parse_line_based(text, syntax, data)
+            elif syntax in _QUAD_FORMATS:
                 from rdflib import Dataset
 
                 ds = Dataset()

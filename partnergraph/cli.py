@@ -61,8 +61,8 @@ class Ctx:
     def __init__(self, store_url: str | None) -> None:
         self.store_url = store_url
 
-    def open(self, *, read_only: bool = False) -> Store:
-        return open_store(self.store_url, read_only=read_only)
+    def open(self, *, read_only: bool = False, shared: bool = False) -> Store:
+        return open_store(self.store_url, read_only=read_only, shared=shared)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -441,8 +441,11 @@ def goals_cmd(obj: Ctx, fmt: str, as_of: _dt.date | None, home) -> None:  # noqa
 @click.option("--list", "list_", is_flag=True, help="List the named queries of the catalogue.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Bind a query parameter (repeatable).")
 @click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@click.option("--allow-service", "allow_service", multiple=True, metavar="HOST",
+              help="Let the query call SERVICE on this host (repeatable); any other SERVICE is refused.")
 @click.pass_obj
-def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ...], fmt: str) -> None:
+def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ...], fmt: str,
+          allow_service: tuple[str, ...] = ()) -> None:
     """Run a named query from the catalogue (queries/) or a SPARQL file.
 
     Parameters are bound as typed RDF terms, never pasted into the query text."""
@@ -468,6 +471,7 @@ def query(obj: Ctx, name_or_file: str | None, list_: bool, params: tuple[str, ..
             raise click.BadParameter(f"{item!r}: use NAME=VALUE", param_hint="--param")
         values[key.strip()] = value
     with obj.open(read_only=True) as store:
+        store.allowed_service_hosts = allow_service
         result = queries.run(store, q, values)
     if result.kind == "ASK":
         click.echo(json.dumps({"boolean": result.boolean}) if fmt == "json" else str(result.boolean).lower())
@@ -538,3 +542,7 @@ main.add_command(_serve_cmd)
 from partnergraph.cli_wikidata import wikidata as _wikidata  # noqa: E402
 
 main.add_command(_wikidata)
+
+from partnergraph.cli_store import register as _register_store_commands  # noqa: E402
+
+_register_store_commands(main)

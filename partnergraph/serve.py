@@ -80,6 +80,6 @@ def serve(obj, host: str, port: int, threads: int, workers: int | None, query_ti
     """Serve the web app and the SPARQL endpoint (waitress, a production WSGI server) on HOST:PORT."""
     if update_token is not None and len(update_token) < 16:
         raise UserError("the update token must be at least 16 characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')")
-    with obj.open() as store:
+    with obj.open(shared=True) as store:  # loads in other processes may run while it serves
         run_server(store, host, port, threads=threads, workers=workers, query_timeout=query_timeout,
                    max_rows=max_rows, update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)

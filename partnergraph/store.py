@@ -17,13 +17,16 @@ wants rdflib's API (pyshacl, serializers).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import threading
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
+from urllib.parse import urlsplit
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -32,7 +35,11 @@ from partnergraph.errors import StoreError, UserError
 from partnergraph.ontology import GRAPH, ONTOLOGY_GRAPH, PREFIXES, ontology_graph
 
 DEFAULT_STORE_URL = "oxigraph:./.partnergraph/store"
+#: Graphs whose local name starts with a dot are partnergraph's own bookkeeping, never data.
+INTERNAL_PREFIX = str(GRAPH["."])
 STAGING_PREFIX = str(GRAPH[".staging/"])
+#: Bookkeeping of a remote store: which graphs it manages, a token that changes on every write.
+CONTROL_GRAPH = GRAPH[".control"]
 #: Pending proposals live in graphs under this prefix until a reviewer accepts them.
 PENDING_PREFIX = str(GRAPH["proposal/"])
 
@@ -61,8 +68,54 @@ def _is_staging(name: object) -> bool:
 
 
 def _is_hidden(name: object) -> bool:
-    """Graphs that queries never read: staging graphs of loads, and pending proposals."""
-    return str(name).startswith((STAGING_PREFIX, PENDING_PREFIX))
+    """Graphs that queries never read: staging graphs of loads, bookkeeping, and pending proposals."""
+    return str(name).startswith((INTERNAL_PREFIX, PENDING_PREFIX))
+
+
+_STRINGS_AND_IRIS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>\s]*>|#[^\n]*')
+
+
+def check_service(text: str, allowed_hosts: Sequence[str] = ()) -> None:
+    """Refuse a query or update that asks the engine to call another server (``SERVICE``), unless
+    that server's host is allowed: a query must not turn the store into a client of arbitrary hosts."""
+    if not re.search(r"\bSERVICE\b", _STRINGS_AND_IRIS.sub(" ", text), re.IGNORECASE):
+        return
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    from pyparsing import ParseResults
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    try:
+        tree = parseQuery(text)
+    except Exception:  # noqa: BLE001
+        try:
+            tree = parseUpdate(text)
+        except Exception:  # noqa: BLE001
+            raise UserError("the query uses SERVICE in a form partnergraph cannot check; refused") from None
+    prefixes: dict[str, str] = {}
+    targets: list[object] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, CompValue):
+            if node.name == "PrefixDecl":
+                prefixes[str(node.get("prefix") or "")] = str(node.get("iri"))
+            if node.name == "ServiceGraphPattern":
+                targets.append(node.get("term"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple, ParseResults)):
+            for item in node:
+                walk(item)
+
+    walk(tree)
+    for term in targets:
+        if isinstance(term, CompValue) and term.name == "pname":
+            term = URIRef(prefixes.get(str(term.get("prefix") or ""), "") + str(term.get("localname") or ""))
+        host = urlsplit(str(term)).hostname if isinstance(term, URIRef) else None
+        if host is None:
+            raise UserError("SERVICE with a variable or a relative IRI is refused: name the server")
+        if host.lower() not in {h.lower() for h in allowed_hosts}:
+            raise UserError(f"the query calls SERVICE <{term}>: refused, partnergraph does not query other servers "
+                            f"unless told to (partnergraph query --allow-service {host})")
 
 
 class Store(ABC):
@@ -72,6 +125,9 @@ class Store(ABC):
     #: Bumped by every write this object makes: a cheap "has the data changed?" for caches
     #: (only the process that holds the store can write to it).
     generation: int = 0
+    read_only: bool = False
+    #: Hosts a query may reach with SERVICE (none by default: see check_service).
+    allowed_service_hosts: tuple[str, ...] = ()
 
     @abstractmethod
     def query(self, text: str) -> QueryResult:
@@ -111,6 +167,10 @@ class Store(ABC):
     @abstractmethod
     def replace_graph(self, name: URIRef, triples: Iterable[Triple]) -> None:
         """Replace graph ``name`` with ``triples``, atomically: all of them or none."""
+
+    @abstractmethod
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        """Replace several graphs and drop the graphs in ``drop``, as one atomic change."""
 
     def drop_graph(self, name: URIRef) -> None:
         """Remove one named graph (atomically)."""
@@ -200,6 +260,17 @@ def _from_ox(term) -> Node | None:  # noqa: ANN001
     raise TypeError(f"unexpected term from Oxigraph: {term!r}")
 
 
+def pause_point(name: str) -> None:
+    """A named point where a test can freeze a write (``PARTNERGRAPH_PAUSE_AT=name``) to kill it
+    exactly there; nothing happens otherwise."""
+    if os.environ.get("PARTNERGRAPH_PAUSE_AT") == name:
+        import sys
+        import time
+
+        print(f"partnergraph: paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
 class _StagedReplace:
     """Atomic graph replacement for stores that speak SPARQL Update.
 
@@ -214,114 +285,364 @@ class _StagedReplace:
         except BaseException:
             self._drop(staging)  # type: ignore[attr-defined]
             raise
+        pause_point("staging-written")
         self.update(f"MOVE SILENT <{staging}> TO <{name}>")  # type: ignore[attr-defined]
+
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        """Replace several graphs and drop others, all at once: every graph is staged first, then
+        one update request swaps them all in (one transaction), so a restore is whole or absent."""
+        staged: dict[URIRef, URIRef] = {}
+        try:
+            for name, triples in graphs.items():
+                staged[name] = URIRef(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
+                self._write_staging(staged[name], triples)  # type: ignore[attr-defined]
+        except BaseException:
+            for staging in staged.values():
+                self._drop(staging)  # type: ignore[attr-defined]
+            raise
+        pause_point("staging-written")
+        ops = [f"MOVE SILENT <{staging}> TO <{name}>" for name, staging in staged.items()]
+        ops += [f"DROP SILENT GRAPH <{name}>" for name in drop if name not in staged]
+        if ops:
+            self.update(" ;\n".join(ops))  # type: ignore[attr-defined]
+
+
+class _Snapshot:
+    """One published snapshot, open read-only, shared by the queries running on it."""
+
+    def __init__(self, number: int, ox_store, lock_file) -> None:  # noqa: ANN001
+        self.number = number
+        self.ox = ox_store
+        self.lock_file = lock_file
+        self.refs = 0
+        self.stale = False
+        self.graphs: list | None = None
+
+    def close(self) -> None:
+        self.ox = None
+        if self.lock_file is not None:
+            self.lock_file.close()  # releases the shared lock: the writer may now delete it
+            self.lock_file = None
+
+
+class _Snapshots:
+    """Read-only snapshots of an on-disk store, beside it in ``PATH.snapshots/``.
+
+    RocksDB lets one process write; opening the same files read-only while it writes is undefined
+    behaviour. So every write session ends by publishing a checkpoint (``Store.backup``: hard
+    links, cheap) as ``gen-N``, and pointing ``CURRENT`` at it with an atomic rename. Readers —
+    ``partnergraph serve``, ``rank``, ``query`` in other processes — open the newest snapshot and
+    move to the next one when ``CURRENT`` changes: they see the old data or the new, never a mix,
+    and never wait for a load. A snapshot is deleted only when no reader holds its lock file.
+    A ``DIRTY`` marker says that the primary was written since the last snapshot (a writer killed
+    before publishing): the next writer publishes."""
+
+    def __init__(self, path: str) -> None:
+        self.dir = Path(f"{path}.snapshots")
+
+    def number(self) -> int | None:
+        try:
+            text = (self.dir / "CURRENT").read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    @property
+    def dirty_marker(self) -> Path:
+        return self.dir / "DIRTY"
+
+    def mark_dirty(self) -> None:
+        if not self.dirty_marker.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.dirty_marker.touch()
+
+    def publish(self, primary) -> int:  # noqa: ANN001
+        """Checkpoint the primary (held open for writing by the caller) as the newest snapshot."""
+        import shutil
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        number = (self.number() or 0) + 1
+        tmp = self.dir / f"tmp-{uuid.uuid4().hex}"
+        primary.backup(str(tmp))
+        pause_point("snapshot-written")
+        os.rename(tmp, self.dir / f"gen-{number}")
+        pointer = self.dir / f"CURRENT.{uuid.uuid4().hex}"
+        pointer.write_text(f"{number}\n")
+        os.replace(pointer, self.dir / "CURRENT")
+        self.dirty_marker.unlink(missing_ok=True)
+        self.prune(number, shutil.rmtree)
+        return number
+
+    def prune(self, keep: int, rmtree) -> None:  # noqa: ANN001
+        import fcntl
+
+        for entry in self.dir.iterdir():
+            name = entry.name
+            if name.startswith("tmp-") or (name.startswith("gen-") and not name.endswith(".lock") and name != f"gen-{keep}"):
+                lock_path = self.dir / f"{name}.lock"
+                with open(lock_path, "a") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError:
+                        continue  # a reader still has it open
+                    rmtree(entry, ignore_errors=True)
+                    lock_path.unlink(missing_ok=True)
+            elif name.endswith(".lock") and not (self.dir / name[: -len(".lock")]).exists():
+                lock_path = entry
+                with open(lock_path, "a") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError:
+                        continue
+                    lock_path.unlink(missing_ok=True)
+
+    def open_latest(self) -> _Snapshot | None:
+        import fcntl
+
+        import pyoxigraph as ox
+
+        for _ in range(20):
+            number = self.number()
+            if number is None:
+                return None
+            lock = open(self.dir / f"gen-{number}.lock", "a")  # noqa: SIM115 - held while the snapshot is open
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            target = self.dir / f"gen-{number}"
+            if target.is_dir():
+                try:
+                    return _Snapshot(number, ox.Store.read_only(str(target)), lock)
+                except OSError:
+                    pass
+            lock.close()  # deleted between reading CURRENT and locking it: read CURRENT again
+        raise StoreError(f"cannot open a snapshot of the store in {self.dir}")
+
+
+def _open_primary(path: str, wait: float):  # noqa: ANN202
+    """Open the RocksDB database for writing, waiting up to ``wait`` seconds for another writer."""
+    import time
+
+    import pyoxigraph as ox
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return ox.Store(path)
+        except OSError as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise StoreError(f"cannot open the store at {path}: {message}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"the store at {path} is being written by another partnergraph process (a load?); "
+                    "try again when it has finished"
+                ) from exc
+            time.sleep(0.1)
 
 
 class OxigraphStore(_StagedReplace, Store):
-    """The embedded default: an on-disk Oxigraph (RocksDB) database, queried natively."""
+    """The embedded default: an on-disk Oxigraph (RocksDB) database, queried natively.
 
-    def __init__(self, path: str | None, *, read_only: bool = False) -> None:
+    Three ways to open it: writable (one process at a time: load, propose, review), read-only
+    (reads the newest snapshot: rank, query, validate, never blocked by a load), and shared
+    (``partnergraph serve``: reads the newest snapshot, and opens the database for writing only
+    for the moment of a write, so that a load in another process can run while it serves)."""
+
+    def __init__(self, path: str | None, *, read_only: bool = False, shared: bool = False) -> None:
         import pyoxigraph as ox
 
         self.path = path
         self.read_only = read_only
+        self.shared = shared and not read_only and path is not None
         self.url = f"oxigraph:{path}" if path else "oxigraph:"
-        try:
-            if path is None:
-                self._ox = ox.Store()
-            elif read_only:
-                if not Path(path).exists():
-                    raise StoreError(f"no store at {path}: load data first (partnergraph load, or partnergraph demo)")
-                self._ox = ox.Store.read_only(path)
-            else:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                self._ox = ox.Store(path)
-        except OSError as exc:
-            message = str(exc)
-            if "lock" in message.lower():
-                raise StoreError(
-                    f"the store at {path} is in use by another partnergraph process "
-                    "(is 'partnergraph serve' running?); stop it or use another --store"
-                ) from exc
-            raise StoreError(f"cannot open the store at {path}: {message}") from exc
         self._lock = threading.RLock()
         self._dataset: Dataset | None = None
         self._graphs: list | None = None
+        self._writes = 0
+        self._snap: _Snapshot | None = None
+        self._snaps = _Snapshots(path) if path else None
+        self._dirty = False
+        self._ox = None
+        self._wait = float(os.environ.get("PARTNERGRAPH_LOCK_WAIT", "10"))
+        if path is None:
+            self._ox = ox.Store()
+        elif read_only or self.shared:
+            if not Path(path).exists():
+                if read_only:
+                    raise StoreError(f"no store at {path}: load data first (partnergraph load, or partnergraph demo)")
+                self._init_primary()
+            elif self._snaps.number() is None:  # type: ignore[union-attr]
+                if read_only:
+                    # A store written before snapshots existed: read the database itself.
+                    try:
+                        self._ox = ox.Store.read_only(path)
+                    except OSError as exc:
+                        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+                else:
+                    self._init_primary()
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._ox = _open_primary(path, self._wait)
+            # A writer killed after writing but before publishing left the snapshot behind.
+            self._dirty = self._snaps.dirty_marker.exists() or self._snaps.number() is None  # type: ignore[union-attr]
+
+    def _init_primary(self) -> None:
+        """Create the database and its first snapshot (a shared store opened on nothing)."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        primary = _open_primary(self.path, self._wait)  # type: ignore[arg-type]
+        try:
+            self._snaps.publish(primary)  # type: ignore[union-attr]
+        finally:
+            del primary
+
+    # ------------------------------------------------------------------ sessions
+
+    @property
+    def _reads_snapshots(self) -> bool:
+        return self._snaps is not None and self._ox is None
+
+    @contextlib.contextmanager
+    def _reading(self):  # noqa: ANN202
+        """The Oxigraph store reads go to: the primary when this process holds it, else the newest snapshot."""
+        if not self._reads_snapshots:
+            yield self._ox, None
+            return
+        with self._lock:
+            number = self._snaps.number()  # type: ignore[union-attr]
+            if self._snap is None or (number is not None and number != self._snap.number):
+                fresh = self._snaps.open_latest()  # type: ignore[union-attr]
+                if fresh is None:
+                    raise StoreError(f"no store at {self.path}: load data first")
+                old, self._snap = self._snap, fresh
+                if old is not None:
+                    old.stale = True
+                    if old.refs == 0:
+                        old.close()
+            snap = self._snap
+            snap.refs += 1
+        try:
+            yield snap.ox, snap
+        finally:
+            with self._lock:
+                snap.refs -= 1
+                if snap.stale and snap.refs == 0:
+                    snap.close()
+
+    @contextlib.contextmanager
+    def _writing(self):  # noqa: ANN202
+        """The primary, for one write: held by a writable store, opened for the moment in a shared one."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        with self._lock:
+            self._graphs = None
+            self._writes += 1
+            if self._snaps is not None:
+                self._snaps.mark_dirty()
+            if not self.shared:
+                self._dirty = True
+                try:
+                    yield self._ox
+                finally:
+                    self._graphs = None
+                return
+            primary = _open_primary(self.path, self._wait)  # type: ignore[arg-type]
+            try:
+                yield primary
+                pause_point("before-publish")
+                self._snaps.publish(primary)  # type: ignore[union-attr]
+            finally:
+                del primary
+
+    @property
+    def generation(self) -> int:  # type: ignore[override]
+        """Own writes in a writable store; the snapshot number where reads go to snapshots, so that
+        a web app notices a load made by another process."""
+        if self._reads_snapshots:
+            return self._snaps.number() or 0  # type: ignore[union-attr]
+        return self._writes
+
+    @generation.setter
+    def generation(self, _value: int) -> None:
+        pass
 
     # Default graph of every query: the store's default graph plus each named graph that is
-    # not hidden (staging, pending proposals); GRAPH ?g sees the same graphs. Computed per query
-    # (cheap: a scan of graph names).
-    def _visible_named_graphs(self) -> list:
+    # not hidden (staging, pending proposals); GRAPH ?g sees the same graphs.
+    def _visible_named_graphs(self, ox_store, snap: _Snapshot | None) -> list:  # noqa: ANN001
         # Cached: listing graph names scans the graph index, tombstones included (9 ms at 100k
-        # triples after a staging graph was dropped, every query). Only this process can write
-        # (RocksDB's lock; a read-only open sees the state at opening), so own writes invalidate it.
+        # triples after a staging graph was dropped, every query). Own writes invalidate it; a
+        # snapshot never changes.
+        if snap is not None:
+            if snap.graphs is None:
+                snap.graphs = [g for g in ox_store.named_graphs() if not _is_hidden(g.value)]
+            return snap.graphs
         if self._graphs is None:
-            self._graphs = [g for g in self._ox.named_graphs() if not _is_hidden(g.value)]
+            self._graphs = [g for g in ox_store.named_graphs() if not _is_hidden(g.value)]
         return self._graphs
 
     def query(self, text: str) -> QueryResult:
         import pyoxigraph as ox
 
-        try:
-            visible = self._visible_named_graphs()
-            result = self._ox.query(text, default_graph=[ox.DefaultGraph(), *visible], named_graphs=visible)
-        except SyntaxError as exc:
-            raise UserError(f"SPARQL syntax error: {exc}") from exc
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise UserError(f"query failed: {exc}") from exc
-        if isinstance(result, ox.QueryBoolean):
-            return QueryResult("ASK", boolean=bool(result))
-        if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            width = len(variables)
-            rows = [tuple(_from_ox(sol[i]) for i in range(width)) for sol in result]
-            return QueryResult("SELECT", variables=variables, rows=rows)
-        g = Graph()
-        for prefix, ns in PREFIXES.items():
-            g.bind(prefix, ns)
-        for t in result:
-            g.add((_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)))  # type: ignore[arg-type]
-        return QueryResult("CONSTRUCT", graph=g)
+        check_service(text, self.allowed_service_hosts)
+        with self._reading() as (ox_store, snap):
+            try:  # results are lazy: evaluation errors (a SERVICE call, say) come while reading them
+                visible = self._visible_named_graphs(ox_store, snap)
+                result = ox_store.query(text, default_graph=[ox.DefaultGraph(), *visible], named_graphs=visible)
+                if isinstance(result, ox.QueryBoolean):
+                    return QueryResult("ASK", boolean=bool(result))
+                if isinstance(result, ox.QuerySolutions):
+                    variables = [v.value for v in result.variables]
+                    width = len(variables)
+                    rows = [tuple(_from_ox(sol[i]) for i in range(width)) for sol in result]
+                    return QueryResult("SELECT", variables=variables, rows=rows)
+                g = Graph()
+                for prefix, ns in PREFIXES.items():
+                    g.bind(prefix, ns)
+                for t in result:
+                    g.add((_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)))  # type: ignore[arg-type]
+                return QueryResult("CONSTRUCT", graph=g)
+            except SyntaxError as exc:
+                raise UserError(f"SPARQL syntax error: {exc}") from exc
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise UserError(f"query failed: {exc}") from exc
 
     def update(self, text: str) -> None:
         if self.read_only:
             raise StoreError("the store is open read-only")
+        check_service(text, self.allowed_service_hosts)
         try:
-            with self._lock:
-                self._graphs = None
-                self.generation += 1
-                self._ox.update(text)
-                self._graphs = None
+            with self._writing() as primary:
+                primary.update(text)
         except SyntaxError as exc:
             raise UserError(f"SPARQL update syntax error: {exc}") from exc
 
     def graph_names(self) -> list[URIRef]:
-        return [URIRef(g.value) for g in self._visible_named_graphs()]
+        with self._reading() as (ox_store, snap):
+            return [URIRef(g.value) for g in self._visible_named_graphs(ox_store, snap)]
 
     def _all_graph_names(self) -> list[URIRef]:
-        return [URIRef(g.value) for g in self._ox.named_graphs()]
+        with self._reading() as (ox_store, _snap):
+            return [URIRef(g.value) for g in ox_store.named_graphs()]
 
     def graph_triples(self, name: URIRef) -> Iterator[Triple]:
         import pyoxigraph as ox
 
-        for q in self._ox.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
-            yield (_from_ox(q.subject), _from_ox(q.predicate), _from_ox(q.object))  # type: ignore[misc]
+        with self._reading() as (ox_store, _snap):
+            for q in ox_store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
+                yield (_from_ox(q.subject), _from_ox(q.predicate), _from_ox(q.object))  # type: ignore[misc]
 
     def _write_staging(self, staging: URIRef, triples: Iterable[Triple]) -> None:
         import pyoxigraph as ox
 
-        if self.read_only:
-            raise StoreError("the store is open read-only")
-        self._graphs = None
-        g = ox.NamedNode(str(staging))
-        batch: list = []
-        for s, p, o in triples:
-            batch.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), g))
-            if len(batch) >= 100_000:
-                self._ox.extend(batch)
-                batch = []
-        if batch:
-            self._ox.extend(batch)
+        with self._writing() as primary:
+            g = ox.NamedNode(str(staging))
+            batch: list = []
+            for s, p, o in triples:
+                batch.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), g))
+                if len(batch) >= 100_000:
+                    primary.extend(batch)
+                    batch = []
+                    pause_point("staging-batch")
+            if batch:
+                primary.extend(batch)
 
     def _drop(self, name: URIRef) -> None:
         self.update(f"DROP SILENT GRAPH <{name}>")
@@ -333,15 +654,17 @@ class OxigraphStore(_StagedReplace, Store):
 
         formats = {"nt": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE}
         staging = URIRef(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
-        self._graphs = None
         try:
-            self._ox.bulk_load(path=path, format=formats[fmt], to_graph=ox.NamedNode(str(staging)))
+            with self._writing() as primary:
+                primary.bulk_load(path=path, format=formats[fmt], to_graph=ox.NamedNode(str(staging)))
         except BaseException:
             self._drop(staging)
             raise
-        self.update(f"MOVE SILENT <{staging}> TO <{name}>")
-        # Compact now rather than leave RocksDB to do it in the background while queries run.
-        self._ox.optimize()
+        pause_point("staging-written")
+        with self._writing() as primary:
+            primary.update(f"MOVE SILENT <{staging}> TO <{name}>")
+            # Compact now rather than leave RocksDB to do it in the background while queries run.
+            primary.optimize()
 
     @property
     def dataset(self) -> Dataset:
@@ -349,19 +672,37 @@ class OxigraphStore(_StagedReplace, Store):
         if self._dataset is None:
             from oxrdflib import OxigraphStore as OxRdflibStore
 
-            self._dataset = Dataset(store=OxRdflibStore(store=self._ox), default_union=True)
+            if self._ox is None:
+                with self._reading() as (ox_store, _snap):
+                    target = ox_store
+            else:
+                target = self._ox
+            self._dataset = Dataset(store=OxRdflibStore(store=target), default_union=True)
         return self._dataset
 
     def flush(self) -> None:
-        if not self.read_only and self.path:
+        if self._ox is not None and not self.read_only and self.path:
             self._ox.flush()
 
+    def publish(self) -> None:
+        """Make this writer's changes visible to readers in other processes now."""
+        if self._ox is not None and self._snaps is not None and not self.read_only and self._dirty:
+            pause_point("before-publish")
+            self._snaps.publish(self._ox)
+            self._dirty = False
+
     def close(self) -> None:
-        if getattr(self, "_ox", None) is not None:
+        if self._ox is not None:
             self.flush()
+            self.publish()
             self._dataset = None
-            del self._ox
-            self._ox = None  # type: ignore[assignment]
+            self._ox = None
+        if self._snap is not None:
+            with self._lock:
+                self._snap.stale = True
+                if self._snap.refs == 0:
+                    self._snap.close()
+                self._snap = None
 
 
 # ---------------------------------------------------------------------- rdflib memory
@@ -396,6 +737,7 @@ class MemoryStore(Store):
     def query(self, text: str) -> QueryResult:
         from pyparsing import ParseException
 
+        check_service(text, self.allowed_service_hosts)
         try:
             with self._lock:
                 result = self._visible().query(text)
@@ -417,6 +759,7 @@ class MemoryStore(Store):
     def update(self, text: str) -> None:
         from pyparsing import ParseException
 
+        check_service(text, self.allowed_service_hosts)
         try:
             with self._lock:
                 self.generation += 1
@@ -434,6 +777,18 @@ class MemoryStore(Store):
             target = self._ds.graph(name)
             for t in new:
                 target.add(t)
+
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        """Replace several graphs and drop others under one lock (parsed completely first)."""
+        new = {name: list(triples) for name, triples in graphs.items()}
+        with self._lock:
+            self.generation += 1
+            for name in list(new) + [d for d in drop if d not in new]:
+                self._ds.remove_graph(self._ds.graph(name))
+            for name, triples in new.items():
+                target = self._ds.graph(name)
+                for t in triples:
+                    target.add(t)
 
     def _all_graph_names(self) -> list[URIRef]:
         return [g.identifier for g in self._ds.graphs() if isinstance(g.identifier, URIRef)
@@ -458,20 +813,26 @@ class MemoryStore(Store):
 # ---------------------------------------------------------------------- opening by URL
 
 
-def open_store(url: str | None = None, *, read_only: bool = False, init: bool = True) -> Store:
+def open_store(url: str | None = None, *, read_only: bool = False, init: bool = True, shared: bool = False) -> Store:
     """Open the store named by ``url`` (default: ``$PARTNERGRAPH_STORE`` or the embedded store).
 
     A writable store is tidied on open: staging graphs left by a killed load are dropped and the
-    vocabulary graph is brought up to date."""
+    vocabulary graph is brought up to date. ``shared``: a long-running process that reads and
+    writes now and then (``partnergraph serve``) without keeping other writers out."""
     url = url or os.environ.get("PARTNERGRAPH_STORE") or DEFAULT_STORE_URL
     scheme, _, rest = url.partition(":")
     if scheme == "memory":
         store: Store = MemoryStore()
     elif scheme == "oxigraph":
-        store = OxigraphStore(rest or None, read_only=read_only)
+        store = OxigraphStore(rest or None, read_only=read_only, shared=shared)
+    elif scheme == "sparql":
+        from partnergraph.store_sparql import SparqlStore, parse_sparql_url
+
+        store = SparqlStore(*parse_sparql_url(rest), read_only=read_only)
     else:
         raise UserError(
-            f"unknown store URL {url!r}: use oxigraph:PATH (the embedded default) or memory:"
+            f"unknown store URL {url!r}: use oxigraph:PATH (the embedded default), memory:, "
+            "or sparql:QUERY_URL[ UPDATE_URL] (any SPARQL 1.1 server)"
         )
     if init and not read_only:
         try:
