@@ -138,7 +138,8 @@ def virtuoso_rank_failure(server) -> str | None:  # noqa: ANN001
 
 
 #: Tests that rank (directly or through the CLI) with the store fixtures.
-_RANKING_TESTS = ("test_rank.py::", "test_proposals.py::test_a_good_proposal_is_stored_pending_then_accepted")
+_RANKING_TESTS = ("test_rank.py::", "test_proposals.py::test_a_good_proposal_is_stored_pending_then_accepted",
+                  "test_stack.py::test_ranking_counts_imported_components")
 
 
 def _expect_virtuoso_rank_failure(request) -> None:
