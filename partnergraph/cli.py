@@ -529,8 +529,10 @@ def demo(obj: Ctx, do_serve: bool, host: str, port: int, limit: int, as_of: _dt.
         parts = [f"{l['label']} {l['count']}/{l['target']}" + (f" ({l['stale']} stale)" if l["stale"] else "")
                  for l in progress["levels"] if l["target"] is not None]
         click.echo(f"\n4. goal progress: {'; '.join(parts)} (details: partnergraph goals; why a score: partnergraph explain QID)")
-        if do_serve:
-            click.echo("")
+    if do_serve:
+        click.echo("")
+        # Served like `partnergraph serve`: shared, so that loads in other processes can run meanwhile.
+        with obj.open(shared=True) as store:
             _serve(store, host, port, 4)
 
 
