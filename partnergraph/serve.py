@@ -46,13 +46,17 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # Both signals stop the server, SIGINT included even when the process was started with it
+    # ignored (a background job of a non-interactive shell inherits SIG_IGN, and Python then never
+    # raises KeyboardInterrupt).
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run()
     except KeyboardInterrupt:
         click.echo("stopped")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         close_app(app)
         server.close()
 

@@ -43,7 +43,13 @@ def _dataset(ox_store, visible, default_uris, named_uris):  # noqa: ANN001, ANN2
 
 def _worker_main(conn: Connection, path: str) -> None:
     """Serve jobs from the pool until told to stop (None) or killed."""
+    import signal
+
     import pyoxigraph as ox
+
+    # Ctrl-C in a terminal reaches the whole process group: the server stops its workers itself,
+    # and a worker must not print a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from partnergraph.webapp.results import evaluate_oxigraph
 
