@@ -18,6 +18,19 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-component-update", "--disable-sync"]
 
 
+
+def _wait_until(page, predicate: str, seconds: float) -> None:
+    """Poll a predicate from the test side. Playwright's wait_for_function polls inside the page
+    with a string it evaluates there, which the pages' CSP (script-src 'self', no 'unsafe-eval')
+    rightly forbids; page.evaluate goes through the DevTools protocol instead."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(predicate):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {seconds} s: {predicate}")
+        time.sleep(0.1)
+
 def _built() -> bool:
     from importlib import resources
 
@@ -87,7 +100,7 @@ def test_each_page_renders_without_console_errors(server, page, path, ready):
 
 def test_graph_is_drawn_and_navigable(server, page):
     page.goto(server.url + "/graph")
-    page.wait_for_function("window.partnergraphGraph && window.partnergraphGraph.nodes().length > 0", timeout=20_000)
+    _wait_until(page, "() => !!(window.partnergraphGraph && window.partnergraphGraph.nodes().length > 0)", 20)
     assert page.evaluate("window.partnergraphGraph.nodes('[kind = \"organization\"]').length") >= 3
     page.evaluate("window.partnergraphGraph.$id('http://www.wikidata.org/entity/Q2001').emit('tap')")
     assert "Alpha Foundation" in page.inner_text("#selection")
@@ -115,7 +128,7 @@ def test_a_typed_query_runs_and_shows_a_table(server, page):
     page.keyboard.press("Delete")
     page.keyboard.type("SELECT ?type (COUNT(*) AS ?n) WHERE { ?s a ?type } GROUP BY ?type")
     page.click("#run")
-    page.wait_for_function("document.querySelectorAll('table.results tbody tr').length > 1")
+    _wait_until(page, "() => document.querySelectorAll('table.results tbody tr').length > 1", 30)
     page.click("#tab-chart")
     assert page.locator("#chart svg rect.chart-bar").count() > 1
     assert page.problems == []
