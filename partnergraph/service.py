@@ -225,10 +225,11 @@ def explain(
     score = round(sum(c["contribution"] for c in components.values()), 2)
     # Its place in the list needs the whole ranking: the one costly step, skipped on request.
     ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False) if with_rank else []
-    position = next((r for r in ranked if r["iri"] == str(iri)), None)
+    at = next((i for i, r in enumerate(ranked) if r["iri"] == str(iri)), None)
+    position = ranked[at] if at is not None else None
     eligible_rank = None
     if position is not None and position["eligible"]:
-        eligible_rank = 1 + sum(1 for r in ranked if r["eligible"] and ranked.index(r) < ranked.index(position))
+        eligible_rank = 1 + sum(1 for r in ranked[:at] if r["eligible"])
     verdict = principles_verdicts(store, as_of=as_of, focus=[iri]).verdicts.get(iri)
     history = queries.run(store, queries.get("status_history"), {"org": iri, "home": home}).dicts()
     return {
@@ -241,7 +242,7 @@ def explain(
         "as_of": (as_of or _dt.date.today()).isoformat(),
         "score": score,
         "rank": eligible_rank,
-        "rank_among_all": ranked.index(position) + 1 if position else None,
+        "rank_among_all": at + 1 if at is not None else None,
         "eligible": verdict.eligible if verdict is not None else False,
         "failed_principles": verdict.failed_principles if verdict is not None else [],
         "findings": [{"principle": f.principle, "severity": f.severity, "message": f.message} for f in verdict.findings]
