@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from partnergraph import __version__
+from partnergraph.cli_params import date_param, home_param
 from partnergraph.errors import PartnergraphError, UserError
 from partnergraph.ontology import graph_iri
 from partnergraph.output import short, to_csv, to_json, to_table
@@ -35,24 +36,8 @@ class Group(click.Group):
             ctx.exit(130)
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
-
-
-def _home(_ctx: click.Context, _param: click.Parameter, value: str | None):  # noqa: ANN202
-    from partnergraph.queries import to_term
-
-    if value is None:
-        return None
-    try:
-        return to_term(value, "iri", "home")
-    except UserError as exc:
-        raise click.BadParameter(str(exc)) from None
+_date = date_param
+_home = home_param
 
 
 class Ctx:

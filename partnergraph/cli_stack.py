@@ -8,20 +8,13 @@ from typing import Any
 
 import click
 
+from partnergraph.cli_params import home_param
 from partnergraph.errors import UserError
 from partnergraph.ontology import graph_iri, qid_of
 from partnergraph.output import short, to_csv, to_table
 
 
-def _home(_ctx: click.Context, _param: click.Parameter, value: str | None):  # noqa: ANN202
-    from partnergraph.queries import to_term
-
-    if value is None:
-        return None
-    try:
-        return to_term(value, "iri", "home")
-    except UserError as exc:
-        raise click.BadParameter(str(exc)) from None
+_home = home_param
 
 
 # The group is registered on partnergraph.cli.main, whose Group turns partnergraph's errors into

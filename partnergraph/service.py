@@ -224,13 +224,15 @@ def explain(
         c["contribution"] = round(c["weight"] * c["points"], 4)
     score = round(sum(c["contribution"] for c in components.values()), 2)
     # Its place in the list needs the whole ranking: the one costly step, skipped on request.
-    ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False) if with_rank else []
+    # The verdicts are computed once: for everyone when ranking (rank needs them all), else for it alone.
+    validation = principles_verdicts(store, as_of=as_of, focus=None if with_rank else [iri])
+    ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False, validation=validation) if with_rank else []
     at = next((i for i, r in enumerate(ranked) if r["iri"] == str(iri)), None)
     position = ranked[at] if at is not None else None
     eligible_rank = None
     if position is not None and position["eligible"]:
         eligible_rank = 1 + sum(1 for r in ranked[:at] if r["eligible"])
-    verdict = principles_verdicts(store, as_of=as_of, focus=[iri]).verdicts.get(iri)
+    verdict = validation.verdicts.get(iri)
     history = queries.run(store, queries.get("status_history"), {"org": iri, "home": home}).dicts()
     return {
         "iri": str(iri),
