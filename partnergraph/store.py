@@ -5,10 +5,11 @@
 | ``oxigraph:PATH`` | embedded on-disk Oxigraph (the default, ``./.partnergraph/store``) |
 | ``memory:``       | rdflib in memory, for tests and throw-away runs                 |
 
-Every store keeps one named graph per source. ``replace_graph`` is atomic: the new triples go
-into a hidden staging graph first and are swapped in by one transactional ``MOVE``, so a load
-that fails or is killed leaves the previous graph exactly as it was, and readers never see a mix
-(staging graphs are never part of the default graph that queries read).
+Every store keeps one named graph per source. ``replace_graph`` is atomic: a load that fails or
+is killed leaves the previous graph exactly as it was, and readers never see a mix. On disk, the
+embedded store writes straight into the database under a snapshot and a marker that undoes an
+unfinished replace (see ``_Snapshots``); the in-memory and remote stores write into a hidden staging
+graph and swap it in with one ``MOVE`` (staging graphs are never part of what queries read).
 
 SPARQL is evaluated natively by Oxigraph for the embedded store (rdflib's own engine is the
 baseline we measure against); ``store.dataset`` gives an rdflib ``Dataset`` view for code that
@@ -356,7 +357,7 @@ class _Snapshots:
             self.dir.mkdir(parents=True, exist_ok=True)
             self.dirty_marker.touch()
 
-    def publish(self, primary) -> int:  # noqa: ANN001
+    def publish(self, primary, point: str = "snapshot-written") -> int:  # noqa: ANN001
         """Checkpoint the primary (held open for writing by the caller) as the newest snapshot."""
         import shutil
 
@@ -364,7 +365,7 @@ class _Snapshots:
         number = (self.number() or 0) + 1
         tmp = self.dir / f"tmp-{uuid.uuid4().hex}"
         primary.backup(str(tmp))
-        pause_point("snapshot-written")
+        pause_point(point)
         os.rename(tmp, self.dir / f"gen-{number}")
         pointer = self.dir / f"CURRENT.{uuid.uuid4().hex}"
         pointer.write_text(f"{number}\n")
@@ -396,6 +397,66 @@ class _Snapshots:
                         continue
                     lock_path.unlink(missing_ok=True)
 
+    # A bulk replace writes straight into the primary (no staging copy, no transaction: the
+    # bulk loader and quad-by-quad removal keep memory flat whatever the graph's size). Before it
+    # starts, the primary is published as a snapshot and REPLACING names that snapshot and the
+    # graphs being rewritten; it is removed only once they are complete and on disk. A writer
+    # that finds it (an exception, or a process killed in the middle) puts those graphs back
+    # from the snapshot: the previous version, exactly.
+
+    @property
+    def replace_marker(self) -> Path:
+        return self.dir / "REPLACING"
+
+    def begin_replace(self, number: int, names: Sequence[URIRef]) -> None:
+        import json
+
+        tmp = self.dir / f"REPLACING.{uuid.uuid4().hex}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"snapshot": number, "graphs": [str(n) for n in names]}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.replace_marker)
+        _fsync_dir(self.dir)
+
+    def end_replace(self) -> None:
+        self.replace_marker.unlink(missing_ok=True)
+        _fsync_dir(self.dir)
+
+    def recover(self, primary) -> bool:  # noqa: ANN001
+        """Undo a bulk replace that did not finish; True when there was one."""
+        import fcntl
+        import json
+
+        import pyoxigraph as ox
+
+        try:
+            marker = json.loads(self.replace_marker.read_text(encoding="utf-8"))
+            number, names = int(marker["snapshot"]), [str(n) for n in marker["graphs"]]
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"cannot read {self.replace_marker} (left by an interrupted load): {exc}") from exc
+        target = self.dir / f"gen-{number}"
+        with open(self.dir / f"gen-{number}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)  # kept from pruning while we read it
+            try:
+                snapshot = ox.Store.read_only(str(target))
+            except OSError as exc:
+                raise StoreError(
+                    f"an interrupted load left {self.replace_marker}, but its snapshot {target} cannot be read: {exc}"
+                ) from exc
+            for name in names:
+                graph = ox.NamedNode(name)
+                _clear_graph(primary, graph)
+                primary.bulk_extend(snapshot.quads_for_pattern(None, None, None, graph))
+                if snapshot.contains_named_graph(graph):
+                    primary.add_graph(graph)
+            del snapshot
+        primary.flush()
+        self.end_replace()
+        return True
+
     def open_latest(self) -> _Snapshot | None:
         import fcntl
 
@@ -415,6 +476,23 @@ class _Snapshots:
                     pass
             lock.close()  # deleted between reading CURRENT and locking it: read CURRENT again
         raise StoreError(f"cannot open a snapshot of the store in {self.dir}")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clear_graph(primary, graph) -> None:  # noqa: ANN001
+    """Empty one graph quad by quad. ``clear_graph`` and ``DROP`` are one transaction, which holds
+    every removed quad in memory (1.6 GB for a million); one removal at a time stays flat, and the
+    iterator reads a consistent view while we remove."""
+    for quad in primary.quads_for_pattern(None, None, None, graph):
+        primary.remove(quad)
+    primary.remove_graph(graph)  # the name itself (empty now: cheap)
 
 
 def _open_primary(path: str, wait: float):  # noqa: ANN202
@@ -482,6 +560,7 @@ class OxigraphStore(_StagedReplace, Store):
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._ox = _open_primary(path, self._wait)
+            self._snaps.recover(self._ox)  # type: ignore[union-attr]
             # A writer killed after writing but before publishing left the snapshot behind.
             self._dirty = self._snaps.dirty_marker.exists() or self._snaps.number() is None  # type: ignore[union-attr]
 
@@ -490,6 +569,7 @@ class OxigraphStore(_StagedReplace, Store):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
         primary = _open_primary(self.path, self._wait)  # type: ignore[arg-type]
         try:
+            self._snaps.recover(primary)  # type: ignore[union-attr]
             self._snaps.publish(primary)  # type: ignore[union-attr]
         finally:
             del primary
@@ -546,6 +626,7 @@ class OxigraphStore(_StagedReplace, Store):
                 return
             primary = _open_primary(self.path, self._wait)  # type: ignore[arg-type]
             try:
+                self._snaps.recover(primary)  # type: ignore[union-attr]
                 yield primary
                 pause_point("before-publish")
                 self._snaps.publish(primary)  # type: ignore[union-attr]
@@ -629,6 +710,91 @@ class OxigraphStore(_StagedReplace, Store):
             for q in ox_store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
                 yield (_from_ox(q.subject), _from_ox(q.predicate), _from_ox(q.object))  # type: ignore[misc]
 
+    # ------------------------------------------------------------------ replacing graphs
+    #
+    # In memory (no path): a staging graph and one transactional MOVE, as on a remote store.
+    # On disk: straight into the primary, guarded by the snapshot and the REPLACING marker (see
+    # _Snapshots), so that memory stays flat and nothing is copied twice; readers in other
+    # processes read snapshots and never see the graph half-written.
+
+    def replace_graph(self, name: URIRef, triples: Iterable[Triple]) -> None:
+        if self.path is None:
+            _StagedReplace.replace_graph(self, name, triples)
+        else:
+            self._bulk_replace({name: self._triple_writer(triples)}, ())
+
+    def replace_graphs(self, graphs: dict[URIRef, Iterable[Triple]], drop: Sequence[URIRef] = ()) -> None:
+        if self.path is None:
+            _StagedReplace.replace_graphs(self, graphs, drop)
+        else:
+            self._bulk_replace({name: self._triple_writer(t) for name, t in graphs.items()}, drop)
+
+    def replace_graph_from_file(self, name: URIRef, path: str, fmt: str = "nt") -> None:
+        """Replace a graph with a file parsed natively by Oxigraph (the fast path for big files).
+        No integrity check: for trusted bulk data."""
+        import pyoxigraph as ox
+
+        formats = {"nt": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE}
+
+        def write(primary, graph) -> None:  # noqa: ANN001
+            primary.bulk_load(path=path, format=formats[fmt], to_graph=graph)
+
+        if self.path is None:
+            staging = URIRef(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
+            try:
+                with self._writing() as primary:
+                    write(primary, ox.NamedNode(str(staging)))
+            except BaseException:
+                self._drop(staging)
+                raise
+            self.update(f"MOVE SILENT <{staging}> TO <{name}>")
+        else:
+            self._bulk_replace({name: write}, ())
+
+    @staticmethod
+    def _triple_writer(triples: Iterable[Triple]):  # noqa: ANN205
+        import pyoxigraph as ox
+
+        def write(primary, graph) -> None:  # noqa: ANN001
+            def quads() -> Iterator:
+                for i, (s, p, o) in enumerate(triples, 1):
+                    yield ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph)
+                    if i % 100_000 == 1000:  # some way into every batch of the bulk loader
+                        pause_point("replace-batch")
+
+            primary.bulk_extend(quads())
+
+        return write
+
+    def _bulk_replace(self, writers: dict, drop: Sequence[URIRef]) -> None:
+        import pyoxigraph as ox
+
+        names = list(writers) + [d for d in drop if d not in writers]
+        if not names:
+            return
+        snaps: _Snapshots = self._snaps  # type: ignore[assignment]
+        with self._writing() as primary:
+            # The snapshot is the way back: it must hold exactly what the primary holds now.
+            number = snaps.publish(primary, "base-snapshot-written")
+            self._dirty = False
+            snaps.begin_replace(number, names)
+            try:
+                for name in names:
+                    _clear_graph(primary, ox.NamedNode(str(name)))
+                pause_point("replace-cleared")
+                for name, write in writers.items():
+                    write(primary, ox.NamedNode(str(name)))
+                primary.flush()
+                pause_point("replace-written")
+            except BaseException:
+                snaps.recover(primary)
+                raise
+            finally:
+                self._graphs = None
+            snaps.mark_dirty()  # before the marker goes: a kill in between publishes the new graphs
+            self._dirty = True
+            snaps.end_replace()
+
     def _write_staging(self, staging: URIRef, triples: Iterable[Triple]) -> None:
         import pyoxigraph as ox
 
@@ -645,26 +811,10 @@ class OxigraphStore(_StagedReplace, Store):
                 primary.extend(batch)
 
     def _drop(self, name: URIRef) -> None:
-        self.update(f"DROP SILENT GRAPH <{name}>")
-
-    def replace_graph_from_file(self, name: URIRef, path: str, fmt: str = "nt") -> None:
-        """Replace a graph with a file parsed natively by Oxigraph (the fast path for big files),
-        through a staging graph like replace_graph. No integrity check: for trusted bulk data."""
-        import pyoxigraph as ox
-
-        formats = {"nt": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE}
-        staging = URIRef(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
-        try:
-            with self._writing() as primary:
-                primary.bulk_load(path=path, format=formats[fmt], to_graph=ox.NamedNode(str(staging)))
-        except BaseException:
-            self._drop(staging)
-            raise
-        pause_point("staging-written")
-        with self._writing() as primary:
-            primary.update(f"MOVE SILENT <{staging}> TO <{name}>")
-            # Compact now rather than leave RocksDB to do it in the background while queries run.
-            primary.optimize()
+        if self.path is None:
+            self.update(f"DROP SILENT GRAPH <{name}>")
+        else:
+            self._bulk_replace({}, [name])
 
     @property
     def dataset(self) -> Dataset:

@@ -100,7 +100,10 @@ def check_after_kill(url: str, old: frozenset, new: frozenset, expect_after_reop
 
 
 @pytest.mark.parametrize("point, after", [
-    ("staging-written", "old"),   # everything parsed, checked and staged; killed before the swap
+    ("base-snapshot-written", "old"),  # publishing the way back, before the primary is touched
+    ("replace-cleared", "old"),   # the old graph removed from the primary, the new one not yet written
+    ("replace-batch", "old"),     # in the middle of writing the new graph
+    ("replace-written", "old"),   # everything written, the marker not yet removed
     ("before-publish", "new"),    # swapped (committed) but not yet published to readers
     ("snapshot-written", "new"),  # killed in the middle of publishing the snapshot
 ])
