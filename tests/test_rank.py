@@ -153,6 +153,12 @@ def test_native_principles_equal_the_full_validator(world2):
         assert set(native.verdicts) == set(full.verdicts)
         assert {(f.organization, f.principle, f.severity, f.message) for f in native.findings} == \
             {(f.organization, f.principle, f.severity, f.message) for f in full.findings if f.principle != "integrity"}
+        # One organization at a time (its page, explain): $this is substituted, not bound by VALUES.
+        for org in full.verdicts:
+            one = evaluate_principles(world2, as_of=as_of, focus=[org])
+            assert list(one.verdicts) == [org]
+            assert {(f.principle, f.severity, f.message) for f in one.findings} == \
+                {(f.principle, f.severity, f.message) for f in full.findings if f.organization == org and f.principle != "integrity"}
 
 
 def test_unknown_weight_is_a_user_error(world):
