@@ -504,3 +504,64 @@ def test_front_cache_answers_repeated_gets_identically(client):
     bad = "SELECT * WHERE { ?s ?p }"
     assert client.get("/sparql", query_string={"query": bad}).status_code == 400
     assert client.get("/sparql", query_string={"query": bad}).status_code == 400
+
+
+# ------------------------------------------------------------------ gaps found walking the issue
+
+
+@pytest.mark.parametrize("fmt, mimetype, rdflib_format", [("json", "application/ld+json", "json-ld"),
+                                                          ("xml", "application/rdf+xml", "xml")])
+def test_construct_with_format_json_or_xml_gets_the_rdf_syntax_in_it(client, fmt, mimetype, rdflib_format):
+    r = client.get("/sparql", query_string={"query": CONSTRUCT, "format": fmt})
+    assert r.status_code == 200 and r.mimetype == mimetype, r.get_data(as_text=True)
+    assert URIRef("http://www.wikidata.org/entity/Q2001") in set(Graph().parse(data=r.get_data(as_text=True),
+                                                                               format=rdflib_format).subjects())
+    assert client.get("/sparql", query_string={"query": ORGS, "format": "turtle"}).status_code == 406
+
+
+@pytest.mark.parametrize("accept, fmt, mimetype, rdflib_format", [
+    ("application/ld+json", None, "application/ld+json", "json-ld"),
+    ("application/n-triples", None, "application/n-triples", "nt"),
+    ("application/rdf+xml", None, "application/rdf+xml", "xml"),
+    (None, "nt", "application/n-triples", "nt"),
+    # a browser's Accept (application/xml;q=0.9, */*;q=0.8) gets the Turtle the issue names
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", None, "text/turtle", "turtle"),
+])
+def test_service_description_in_other_rdf_syntaxes(client, accept, fmt, mimetype, rdflib_format):
+    r = client.get("/sparql", query_string={"format": fmt} if fmt else {}, headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200 and r.mimetype == mimetype
+    g = Graph().parse(data=r.get_data(as_text=True), format=rdflib_format)
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (URIRef("http://localhost/sparql"), URIRef(sd + "endpoint"), URIRef("http://localhost/sparql")) in g
+
+
+def test_update_by_get_says_which_method(client):
+    r = client.get("/sparql", query_string={"update": "CLEAR DEFAULT"})
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    r = client.put("/sparql", data="x")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"] and r.mimetype == "text/plain"
+
+
+def test_update_into_the_default_graph_is_refused_with_a_reason(client):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    org = ("<https://w3id.org/partnergraph/id/org/x> a <http://www.w3.org/ns/org#Organization> ; "
+           "<http://www.w3.org/2000/01/rdf-schema#label> \"X\" ; <https://w3id.org/partnergraph/ns#unresolved> true ; "
+           "<https://w3id.org/partnergraph/ns#searchLabel> \"X\"")
+    for upd in (f"INSERT DATA {{ {org} }}", f"INSERT {{ {org} }} WHERE {{}}"):
+        r = client.post("/sparql", data={"update": upd}, headers=auth)
+        assert r.status_code == 400 and "named graph" in r.get_data(as_text=True), r.get_data(as_text=True)
+    q = "ASK { <https://w3id.org/partnergraph/id/org/x> ?p ?o }"
+    assert _json(client.get("/sparql", query_string={"query": q}))["boolean"] is False
+
+
+def test_update_syntax_error_gives_line_and_column(client):
+    upd = "PREFIX ex: <urn:x:>\nINSERT DATA {\n  GRAPH ex:g { ex:a ex:b }\n}"
+    r = client.post("/sparql", data={"update": upd}, headers={"Authorization": f"Bearer {TOKEN}"})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "syntax error" in text and "3:" in text, text
+
+
+def test_update_load_is_refused(client):
+    r = client.post("/sparql", data={"update": "LOAD <http://127.0.0.1:9/x.ttl> INTO GRAPH <urn:x:g>"},
+                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 400 and "partnergraph load" in r.get_data(as_text=True)

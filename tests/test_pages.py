@@ -194,7 +194,8 @@ def test_organization_without_wikidata_item_has_a_page(client):
     assert "no confirmed Wikidata item yet" in html  # the principle it fails, with its message
     for source in ("https://delta.example/maintainers", "https://delta.example/sprint", "https://delta.example/talk"):
         assert f'href="{source}"' in html
-    assert 'href="/org/id/org/delta-collective.json"' in html and 'href="/org/id/org/delta-collective.csv"' in html
+    assert 'href="/org/id/org/delta-collective.json?as_of=2025-01-01"' in html
+    assert 'href="/org/id/org/delta-collective.csv?as_of=2025-01-01"' in html
     data = json.loads(client.get("/org/id/org/delta-collective.json?as_of=2025-01-01").get_data(as_text=True))
     assert data["iri"] == DELTA_IRI and data["qid"] is None
     assert data["page"] == "http://localhost/org/id/org/delta-collective"
@@ -205,9 +206,9 @@ def test_organization_without_wikidata_item_has_a_page(client):
 
 
 def test_organization_pages_are_linked_from_lists_graph_and_data(client):
-    html = client.get("/partners?all=1&as_of=2025-01-01").get_data(as_text=True)
+    html = client.get("/partners?all=1").get_data(as_text=True)
     assert 'href="/org/id/org/delta-collective"' in html and 'href="/org/Q2001"' in html
-    rows = json.loads(client.get("/partners.json?all=1&as_of=2025-01-01").get_data(as_text=True))
+    rows = json.loads(client.get("/partners.json?all=1").get_data(as_text=True))
     pages = {r["iri"]: r["page"] for r in rows}
     assert pages[DELTA_IRI] == "http://localhost/org/id/org/delta-collective"
     assert pages["http://www.wikidata.org/entity/Q2001"] == "http://localhost/org/Q2001"
@@ -219,10 +220,10 @@ def test_organization_pages_are_linked_from_lists_graph_and_data(client):
     assert nodes[DELTA_IRI]["page"] == "/org/id/org/delta-collective" and nodes[DELTA_IRI]["qid"] is None
     assert nodes["http://www.wikidata.org/entity/Q2001"]["page"] == "/org/Q2001"
     assert nodes["http://www.wikidata.org/entity/Q3001"]["page"] is None  # a component has no /org page
-    goals = json.loads(client.get("/goals.json?as_of=2025-01-01").get_data(as_text=True))
+    goals = json.loads(client.get("/goals.json").get_data(as_text=True))
     started = next(lv for lv in goals["levels"] if lv["status"].endswith("ConversationStarted"))
     assert [o["page"] for o in started["organizations"]] == ["http://localhost/org/id/org/delta-collective"]
-    assert 'href="/org/id/org/delta-collective"' in client.get("/goals?as_of=2025-01-01").get_data(as_text=True)
+    assert 'href="/org/id/org/delta-collective"' in client.get("/goals").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/org/id/org/nobody", "/org/id/org/../../etc", "/org/id/org/x%3Cb%3E",
@@ -232,3 +233,27 @@ def test_unknown_organization_ids_are_404_with_a_message(client, path):
     assert r.status_code == 404
     body = r.get_data(as_text=True)
     assert "<b>" not in body and ("nothing is known" in body or "is not a" in body), body
+
+
+@pytest.mark.parametrize("path, status", [("/partners.json?as_of=bad", 400), ("/goals.json?as_of=2020-13-01", 400),
+                                          ("/partners.json?goal=not%20an%20iri", 400), ("/org/id/org/nobody.json", 404),
+                                          ("/org/Q999999.json", 404)])
+def test_data_page_errors_come_as_json_or_text(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status and r.mimetype == "application/json"
+    assert json.loads(r.get_data(as_text=True))["error"]
+    plain = client.get(path.replace(".json", ".csv"))
+    assert plain.status_code == status and plain.mimetype == "text/plain" and "<" not in plain.get_data(as_text=True)
+    by_accept = client.get(path.replace(".json", ""), headers={"Accept": "application/json"})
+    assert by_accept.status_code == status and by_accept.mimetype == "application/json"
+    page = client.get(path.replace(".json", ""))
+    assert page.status_code == status and page.mimetype == "text/html" and 'class="error"' in page.get_data(as_text=True)
+
+
+def test_a_list_as_of_a_date_links_to_pages_as_of_that_date(client):
+    html = client.get("/partners?all=1&as_of=2025-01-01").get_data(as_text=True)
+    assert 'href="/org/Q2001?as_of=2025-01-01"' in html and 'href="/org/id/org/delta-collective?as_of=2025-01-01"' in html
+    rows = json.loads(client.get("/partners.json?all=1&as_of=2025-01-01").get_data(as_text=True))
+    assert all(r["page"].endswith("?as_of=2025-01-01") for r in rows)
+    org = client.get("/org/Q2001?as_of=2025-01-01").get_data(as_text=True)
+    assert 'href="/org/Q2001.json?as_of=2025-01-01"' in org

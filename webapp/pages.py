@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from partnergraph.errors import PartnergraphError
 from partnergraph.output import to_csv, to_json
@@ -112,9 +113,37 @@ def data_response(fmt: str, rows: list[dict[str, Any]] | dict[str, Any], columns
     return html()
 
 
+def error_response(status: int, message: str) -> Response:
+    """An error in the face that was asked for: JSON for .json or Accept JSON, plain text for CSV
+    and for /sparql, else the site's error page (scripts read the first two, people the last)."""
+    path = request.path
+    if path.startswith("/sparql"):
+        return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
+    if path.endswith(".json"):
+        fmt = "json"
+    elif path.endswith(".csv"):
+        fmt = "csv"
+    else:
+        fmt = wanted_format(None)
+    if fmt == "json":
+        return Response(json.dumps({"error": message, "status": status}, ensure_ascii=False) + "\n", status=status,
+                        mimetype="application/json")
+    if fmt == "csv":
+        return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
+    return Response(render_template("error.html", message=message), status=status, mimetype="text/html")
+
+
 @bp.app_errorhandler(PartnergraphError)
-def user_error(exc: PartnergraphError) -> tuple[str, int]:
-    return render_template("error.html", message=str(exc)), 400
+def user_error(exc: PartnergraphError) -> Response:
+    return error_response(400, str(exc))
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    response = error_response(exc.code or 500, exc.description or exc.name)
+    if exc.code == 405 and isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 # ------------------------------------------------------------------ the editor
@@ -193,7 +222,7 @@ def partners(suffix: str | None = None) -> Response | str:
     if goal:
         members = _goal_members(goal)
         rows = [r for r in rows if r["iri"] in members]
-    rows = [dict(r, page=org_url(r["iri"], external=True)) for r in rows]
+    rows = [dict(r, page=org_url(r["iri"], external=True, as_of=as_of)) for r in rows]
 
     def html() -> str:
         shown = _with_shares(rows)
@@ -312,18 +341,22 @@ def _timeline(items: list[dict[str, Any]], width: int = 640) -> dict[str, Any]:
 _LOCAL_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9/_.-]*$")
 
 
-def org_url(iri: Any, suffix: str | None = None, external: bool = False) -> str | None:
+def org_url(iri: Any, suffix: str | None = None, external: bool = False, as_of: _dt.date | None = None) -> str | None:
     """The /org page of an organization IRI: /org/Q… for a Wikidata item, /org/id/<local> for a
-    partnergraph IRI (proposed or curated, not yet on Wikidata); None for any other IRI."""
+    partnergraph IRI (proposed or curated, not yet on Wikidata); None for any other IRI. A list
+    shown as of a date links to the pages as of that date."""
     from partnergraph.ontology import PGID, qid_of
 
     text = str(iri)
     qid = qid_of(text)
+    args: dict[str, Any] = {"_external": external}
+    if as_of is not None:
+        args["as_of"] = as_of.isoformat()
     if qid is not None:
-        return url_for("pages.organization", qid=qid, suffix=suffix, _external=external)
+        return url_for("pages.organization", qid=qid, suffix=suffix, **args)
     if text.startswith(str(PGID)) and _LOCAL_ID.match(text[len(str(PGID)):]) and ".." not in text:
         local = text[len(str(PGID)):]
-        return url_for("pages.organization_local", local=local + (f".{suffix}" if suffix else ""), _external=external)
+        return url_for("pages.organization_local", local=local + (f".{suffix}" if suffix else ""), **args)
     return None
 
 
@@ -359,10 +392,8 @@ def organization_local(local: str) -> Response | str:
     return _organization_page(PGID[local], fmt, "org-" + re.sub(r"[^A-Za-z0-9_-]+", "-", local))
 
 
-def _not_found(fmt: str, message: str) -> Response | str:
-    if fmt == "html":
-        return render_template("error.html", message=message), 404  # type: ignore[return-value]
-    abort(404, description=message)
+def _not_found(fmt: str, message: str) -> Response:  # noqa: ARG001 - the handler reads the format itself
+    return error_response(404, message)
 
 
 def _organization_page(iri: Any, fmt: str, filename: str) -> Response | str:
@@ -413,7 +444,7 @@ def goals(suffix: str | None = None) -> Response | str:
     data = goal_progress(_store(), as_of=as_of)
     for level in data["levels"]:
         for o in level["organizations"]:
-            o["page"] = org_url(o["iri"], external=True)
+            o["page"] = org_url(o["iri"], external=True, as_of=as_of)
     rows = [{k: level[k] for k in ("label", "level", "target", "count", "missing", "met", "stale", "status", "source")}
             for level in data["levels"]]
 

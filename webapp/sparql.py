@@ -188,6 +188,8 @@ def _negotiate(kind: str) -> tuple[str | None, str]:
     wanted = (request.args.get("format") or request.form.get("format") or "").strip().lower()
     if wanted:
         name = FORMAT_ALIASES.get(wanted)
+        if table is GRAPH_FORMATS and name in ("json", "xml"):  # the graph formats written in JSON, in XML
+            name = {"json": "jsonld", "xml": "rdfxml"}[name]
         if name is None:
             name = next((n for n, (_, types) in table.items() if wanted in types), None)
         if name in table:
@@ -236,7 +238,9 @@ def endpoint() -> Response:
         return _error(400, "a request carries a query or an update, not both")
     if updates:
         if request.method != "POST":
-            return _error(405, "SPARQL Update must be sent by POST")
+            response = _error(405, "SPARQL Update must be sent by POST")
+            response.headers["Allow"] = "POST"
+            return response
         return _update(updates[0], params)
     if not queries:
         if request.method == "POST":
@@ -373,6 +377,9 @@ def _update(text: str, params: dict[str, list[str]]) -> Response:
     if any(i.startswith((STAGING_PREFIX, PENDING_PREFIX)) for i in found.iris) or "ALL" in found.words:
         return _error(403, "this update would touch partnergraph's own hidden graphs (staging, pending proposals); "
                            "name the graphs to change")
+    if "LOAD" in found.words and not cfg["SPARQL_ALLOW_SERVICE"]:
+        return _error(400, "LOAD is disabled on this endpoint: it would make the server fetch other hosts, and "
+                           "unchecked. Load files with 'partnergraph load FILE --graph NAME'.")
     started = time.perf_counter()
     store = cfg["STORE"]
     with cfg["SPARQL_UPDATE_LOCK"]:
@@ -388,16 +395,33 @@ def _update(text: str, params: dict[str, list[str]]) -> Response:
     return Response(status=204)
 
 
+_DEFAULT_GRAPH_WRITE = ("this update writes into the default graph, which here is the union of the named graphs: "
+                        "write into a named graph (INSERT DATA { GRAPH <…> { … } }, or WITH <…>), one per source")
+
+
 def check_update(store, text: str) -> None:  # noqa: ANN001
     """Run the update on an in-memory copy and check every graph it changes against the integrity
     shapes, so that nothing reaches the store that a load would refuse. (Copies the store: fine for
     curated data, slow for millions of triples; bulk data goes through the loaders.)"""
+    import pyoxigraph as ox
     from pyparsing import ParseException
     from rdflib import Dataset, Graph
 
     from partnergraph.errors import UserError
     from partnergraph.shapes import check_integrity
 
+    # Oxigraph's parser first, on an empty scratch store: its syntax errors give the line and
+    # column (rdflib's often point at the start of the text), and what lands in the default graph
+    # shows which data has no named graph.
+    scratch = ox.Store()
+    try:
+        scratch.update(text)
+    except SyntaxError as exc:
+        raise UserError(f"SPARQL update syntax error: {exc}") from exc
+    except OSError as exc:
+        raise UserError(f"update failed: {exc}") from exc
+    if any(True for _ in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())):
+        raise UserError(_DEFAULT_GRAPH_WRITE)
     ds = Dataset()
     before: dict[Any, set] = {}
     for name in store.graph_names():
@@ -411,6 +435,8 @@ def check_update(store, text: str) -> None:  # noqa: ANN001
         raise UserError(f"SPARQL update syntax error: {exc}") from exc
     except Exception as exc:  # rdflib raises many kinds for bad updates
         raise UserError(f"update failed: {exc}") from exc
+    if len(ds.default_graph):
+        raise UserError(_DEFAULT_GRAPH_WRITE)
     graphs = {g.identifier: g for g in ds.graphs()}
     changed = [n for n, g in graphs.items() if set(g) != before.get(n, set())]
     changed += [n for n in before if n not in graphs and before[n]]
@@ -427,7 +453,7 @@ def check_update(store, text: str) -> None:  # noqa: ANN001
 
 
 def service_description() -> Response:
-    """SPARQL 1.1 Service Description of this endpoint, in Turtle."""
+    """SPARQL 1.1 Service Description of this endpoint: Turtle, or another RDF format by Accept/format=."""
     from rdflib import BNode, Graph, Literal, Namespace, URIRef
     from rdflib.namespace import RDF
 
@@ -461,4 +487,13 @@ def service_description() -> Response:
     g.add((me, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"),
            Literal(f"partnergraph SPARQL endpoint; queries time out after {cfg['SPARQL_TIMEOUT']:g} s and return at "
                    f"most {cfg['SPARQL_MAX_ROWS']} rows; SERVICE is {'allowed' if cfg['SPARQL_ALLOW_SERVICE'] else 'refused'}.")))
-    return Response(g.serialize(format="turtle"), content_type="text/turtle; charset=utf-8")
+    if request.args.get("format"):
+        fmt, why = _negotiate("CONSTRUCT")
+        if fmt is None:
+            return _error(406, why)
+    else:  # only the RDF media types themselves: a browser's "application/xml;q=0.9, */*" gets Turtle
+        mains = {main: name for name, (main, _) in GRAPH_FORMATS.items()}
+        fmt = mains[request.accept_mimetypes.best_match(list(mains), default="text/turtle") or "text/turtle"]
+    media, _ = GRAPH_FORMATS[fmt]
+    rdflib_format = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml"}[fmt]
+    return Response(g.serialize(format=rdflib_format), content_type=f"{media}; charset=utf-8")
