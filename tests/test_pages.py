@@ -257,3 +257,17 @@ def test_a_list_as_of_a_date_links_to_pages_as_of_that_date(client):
     assert all(r["page"].endswith("?as_of=2025-01-01") for r in rows)
     org = client.get("/org/Q2001?as_of=2025-01-01").get_data(as_text=True)
     assert 'href="/org/Q2001.json?as_of=2025-01-01"' in org
+
+
+def test_only_web_addresses_become_links(tmp_path):
+    from conftest import SMALL_WORLD
+
+    s = open_store("memory:")
+    load_paths(s, [write(tmp_path, "world.ttl", SMALL_WORLD), write(tmp_path, "js.ttl", PREFIXES + """
+        wd:Q2007 a org:Organization ; rdfs:label "Scripted"@en ; foaf:homepage <javascript:alert(1)> .""")])
+    app = create_app(s, workers=0)
+    html = app.test_client().get("/org/Q2007").get_data(as_text=True)
+    assert "Scripted" in html and "javascript:" not in html
+    html = app.test_client().get("/org/Q2001").get_data(as_text=True)
+    assert 'href="https://alpha.example"' in html
+    s.close()

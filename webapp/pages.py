@@ -363,6 +363,15 @@ def org_url(iri: Any, suffix: str | None = None, external: bool = False, as_of: 
 bp.add_app_template_global(org_url, "org_url")
 
 
+def is_web_url(value: Any) -> bool:
+    """Only http(s) addresses become links: a homepage or source from the data could say
+    ``javascript:`` (the CSP would block it; it is not even rendered as a link)."""
+    return isinstance(value, str) and re.match(r"^https?://[^\s]+$", value, re.I) is not None
+
+
+bp.add_app_template_test(is_web_url, "web_url")
+
+
 @bp.route("/org/<qid>")
 @bp.route("/org/<qid>.<suffix>")
 def organization(qid: str, suffix: str | None = None) -> Response | str:
