@@ -565,3 +565,27 @@ def test_update_load_is_refused(client):
     r = client.post("/sparql", data={"update": "LOAD <http://127.0.0.1:9/x.ttl> INTO GRAPH <urn:x:g>"},
                     headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 400 and "partnergraph load" in r.get_data(as_text=True)
+
+
+def test_queries_right_after_writes_always_answer(tmp_path):
+    """A worker reopens the store read-only after each write; RocksDB may list a file that the
+    writer's compaction just removed (pyoxigraph raises RuntimeError "Corruption: … No such file"):
+    the worker retries, and a worker that dies while reopening is replaced and the query given to
+    another, never answered 500."""
+    from partnergraph.webapp.workers import WorkerPool
+
+    s = open_store(f"oxigraph:{tmp_path / 'store'}")
+    graph = GRAPH["churn"]
+    pool = WorkerPool(s.path, 1, generation=lambda: s.generation)
+    try:
+        for i in range(60):
+            s.update(f'INSERT DATA {{ GRAPH <{graph}> {{ <urn:x:a> <urn:x:b> "{i}" }} }}')
+            s.flush()
+            job = {"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", "default": None, "named": None,
+                   "format": "csv", "cap": 10}
+            answer = pool.run(job, 20)
+            assert answer.status == 200, (i, answer.message)
+            assert answer.body.split() == [b"n", str(i + 1).encode()]
+    finally:
+        pool.close()
+        s.close()
