@@ -589,3 +589,39 @@ def test_queries_right_after_writes_always_answer(tmp_path):
     finally:
         pool.close()
         s.close()
+
+
+def _same_headers(r) -> dict:
+    return {k: r.headers.get(k) for k in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+                                          "Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Vary")}
+
+
+def test_query_answers_carry_the_same_headers_whichever_path_answers(client):
+    """Queries are answered by the WSGI front (QueryFront), the rest by Flask: the security, CORS
+    and Vary headers must be the same on both, and on errors too."""
+    reference = _same_headers(client.get("/sparql"))  # the service description: Flask
+    assert reference["Content-Security-Policy"] and reference["Access-Control-Allow-Origin"] == "*"
+    answers = [
+        client.get("/sparql", query_string={"query": ORGS}),
+        client.post("/sparql", data={"query": ORGS}),
+        client.post("/sparql", data=ORGS, content_type="application/sparql-query"),
+        client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p }"}),
+        client.get("/sparql", query_string={"query": ORGS}, headers={"Accept": "image/png"}),
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 200, 400, 406]
+    assert answers[3].status.upper() == "400 BAD REQUEST" and answers[4].status.upper() == "406 NOT ACCEPTABLE"
+    for r in answers:
+        assert _same_headers(r) == reference, r.status
+        assert int(r.headers["Content-Length"]) == len(r.get_data())
+    assert answers[3].mimetype == "text/plain" and "syntax error" in answers[3].get_data(as_text=True)
+
+
+def test_non_ascii_queries_by_every_transport(client):
+    q = 'SELECT ?s WHERE { VALUES ?s { "Zürich – 東京" } }'
+    by_get = _json(client.get("/sparql?query=" + urllib.parse.quote(q)))
+    # a client that sends UTF-8 bytes unescaped in the query string (WSGI hands them over as latin-1)
+    raw = client.get("/sparql", environ_overrides={"QUERY_STRING": "query=" + q.replace(" ", "+").encode().decode("latin-1")})
+    by_form = _json(client.post("/sparql", data={"query": q}))
+    by_body = _json(client.post("/sparql", data=q.encode(), content_type="application/sparql-query; charset=utf-8"))
+    assert by_get == _json(raw) == by_form == by_body
+    assert by_get["results"]["bindings"][0]["s"]["value"] == "Zürich – 東京"
