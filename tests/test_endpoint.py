@@ -625,3 +625,27 @@ def test_non_ascii_queries_by_every_transport(client):
     by_body = _json(client.post("/sparql", data=q.encode(), content_type="application/sparql-query; charset=utf-8"))
     assert by_get == _json(raw) == by_form == by_body
     assert by_get["results"]["bindings"][0]["s"]["value"] == "Zürich – 東京"
+
+
+def test_generation_clock_reads_the_store_at_most_every_ttl():
+    from partnergraph.webapp.sparql import GenerationClock
+
+    class Counting:
+        reads = 0
+        value = 1
+
+        @property
+        def generation(self) -> int:
+            self.reads += 1
+            return self.value
+
+    store = Counting()
+    clock = GenerationClock(store, ttl=0.2)
+    assert [clock() for _ in range(1000)] == [1] * 1000 and store.reads == 1
+    store.value = 2  # a load by another process
+    assert clock() == 1
+    time.sleep(0.25)
+    assert clock() == 2 and store.reads == 2
+    store.value = 3  # this process's own write
+    clock.refresh()
+    assert clock() == 3

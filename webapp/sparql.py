@@ -149,12 +149,15 @@ class GenerationClock:
         self.ttl = ttl
         self._value = store.generation
         self._at = time.monotonic()
+        self._reading = threading.Lock()
 
     def __call__(self) -> Any:
-        now = time.monotonic()
-        if now - self._at > self.ttl:
-            self._value = self.store.generation
-            self._at = now
+        if time.monotonic() - self._at > self.ttl and self._reading.acquire(blocking=False):
+            try:  # one thread reads; the others meanwhile go on with the value they have
+                self._value = self.store.generation
+                self._at = time.monotonic()
+            finally:
+                self._reading.release()
         return self._value
 
     def refresh(self) -> None:
