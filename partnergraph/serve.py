@@ -17,9 +17,7 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
                query_timeout: float = 30.0, max_rows: int = 10_000, update_token: str | None = None,
                allow_service: bool = False, cache_mb: int = 64) -> None:
     """Serve until Ctrl-C (SIGINT) or SIGTERM; logs one line per SPARQL query with its duration."""
-    import queue
     import signal
-    from logging.handlers import QueueHandler, QueueListener
 
     from waitress import create_server
 
@@ -29,6 +27,8 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log = logging.getLogger("partnergraph.sparql")
     log.setLevel(logging.INFO)
+    if not log.handlers:
+        log.addHandler(handler)
     workers = workers if workers is not None else max(2, os.cpu_count() or 2)
     app = create_app(store, query_timeout=query_timeout, max_rows=max_rows, workers=workers,
                      update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)
@@ -50,27 +50,15 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
     # ignored (a background job of a non-interactive shell inherits SIG_IGN, and Python then never
     # raises KeyboardInterrupt).
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    # One line per query, written by a thread of its own: a request thread only queues its line
-    # (writing and flushing stderr under the handler's lock cost the request threads a quarter of
-    # a small query's time at 32 clients).
-    listener = None
-    if not log.handlers:
-        lines: queue.SimpleQueue = queue.SimpleQueue()
-        log.addHandler(QueueHandler(lines))
-        listener = QueueListener(lines, handler)
-        listener.start()
     try:
         server.run()
     except KeyboardInterrupt:
         click.echo("stopped")
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         close_app(app)
         server.close()
-        if listener is not None:
-            listener.stop()  # writes the lines still queued
-            log.handlers.clear()
 
 
 @click.command(name="serve")
