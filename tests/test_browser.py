@@ -9,11 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_WORLD, write
+from conftest import PREFIXES, SMALL_WORLD, SRC, write
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+DELTA = "<https://w3id.org/partnergraph/id/org/delta-collective>"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 
@@ -57,7 +58,11 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     url = f"oxigraph:{tmp / 'store'}"
     with open_store(url) as s:
-        load_paths(s, [write(tmp, "world.ttl", SMALL_WORLD)])
+        load_paths(s, [write(tmp, "world.ttl", SMALL_WORLD), write(tmp, "delta.ttl", PREFIXES + f"""
+            {DELTA} a org:Organization ; rdfs:label "Delta Collective"@en ; pg:unresolved true ;
+                pg:searchLabel "Delta Collective" .
+            pgid:st-10 a pg:Stewardship ; pg:component wd:Q3002 ; pg:organization {DELTA} ; pg:role pg:Maintainer ;
+                dcterms:source {SRC} .""")])
     srv = Server(url, "--workers", "1")
     yield srv
     srv.stop()
@@ -88,6 +93,8 @@ def page(browser):
     ("/", ".cm-content"),
     ("/partners?all=1", "table.rank tbody tr"),
     ("/graph", "#network canvas"),
+    ("/org/Q2001", "svg.bar"),
+    ("/org/id/org/delta-collective", "svg.bar"),
     ("/propose", "form.propose"),
 ])
 def test_each_page_renders_without_console_errors(server, page, path, ready):
@@ -104,6 +111,19 @@ def test_graph_is_drawn_and_navigable(server, page):
     assert page.evaluate("window.partnergraphGraph.nodes('[kind = \"organization\"]').length") >= 3
     page.evaluate("window.partnergraphGraph.$id('http://www.wikidata.org/entity/Q2001').emit('tap')")
     assert "Alpha Foundation" in page.inner_text("#selection")
+    assert page.problems == []
+
+
+def test_graph_leads_to_the_page_of_an_organization_without_wikidata_item(server, page):
+    page.goto(server.url + "/graph")
+    _wait_until(page, "() => !!(window.partnergraphGraph && window.partnergraphGraph.nodes().length > 0)", 20)
+    page.evaluate("window.partnergraphGraph.$id('https://w3id.org/partnergraph/id/org/delta-collective').emit('tap')")
+    links = page.locator("#selection a")
+    assert links.all_inner_texts() == ["organization page"]  # no Wikidata link: it has no item
+    links.first.click()
+    page.wait_for_url("**/org/id/org/delta-collective")
+    assert page.inner_text("h1") == "Delta Collective"
+    assert "no Wikidata item yet" in page.inner_text(".lede")
     assert page.problems == []
 
 

@@ -504,3 +504,148 @@ def test_front_cache_answers_repeated_gets_identically(client):
     bad = "SELECT * WHERE { ?s ?p }"
     assert client.get("/sparql", query_string={"query": bad}).status_code == 400
     assert client.get("/sparql", query_string={"query": bad}).status_code == 400
+
+
+# ------------------------------------------------------------------ gaps found walking the issue
+
+
+@pytest.mark.parametrize("fmt, mimetype, rdflib_format", [("json", "application/ld+json", "json-ld"),
+                                                          ("xml", "application/rdf+xml", "xml")])
+def test_construct_with_format_json_or_xml_gets_the_rdf_syntax_in_it(client, fmt, mimetype, rdflib_format):
+    r = client.get("/sparql", query_string={"query": CONSTRUCT, "format": fmt})
+    assert r.status_code == 200 and r.mimetype == mimetype, r.get_data(as_text=True)
+    assert URIRef("http://www.wikidata.org/entity/Q2001") in set(Graph().parse(data=r.get_data(as_text=True),
+                                                                               format=rdflib_format).subjects())
+    assert client.get("/sparql", query_string={"query": ORGS, "format": "turtle"}).status_code == 406
+
+
+@pytest.mark.parametrize("accept, fmt, mimetype, rdflib_format", [
+    ("application/ld+json", None, "application/ld+json", "json-ld"),
+    ("application/n-triples", None, "application/n-triples", "nt"),
+    ("application/rdf+xml", None, "application/rdf+xml", "xml"),
+    (None, "nt", "application/n-triples", "nt"),
+    # a browser's Accept (application/xml;q=0.9, */*;q=0.8) gets the Turtle the issue names
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", None, "text/turtle", "turtle"),
+])
+def test_service_description_in_other_rdf_syntaxes(client, accept, fmt, mimetype, rdflib_format):
+    r = client.get("/sparql", query_string={"format": fmt} if fmt else {}, headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200 and r.mimetype == mimetype
+    g = Graph().parse(data=r.get_data(as_text=True), format=rdflib_format)
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (URIRef("http://localhost/sparql"), URIRef(sd + "endpoint"), URIRef("http://localhost/sparql")) in g
+
+
+def test_update_by_get_says_which_method(client):
+    r = client.get("/sparql", query_string={"update": "CLEAR DEFAULT"})
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    r = client.put("/sparql", data="x")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"] and r.mimetype == "text/plain"
+
+
+def test_update_into_the_default_graph_is_refused_with_a_reason(client):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    org = ("<https://w3id.org/partnergraph/id/org/x> a <http://www.w3.org/ns/org#Organization> ; "
+           "<http://www.w3.org/2000/01/rdf-schema#label> \"X\" ; <https://w3id.org/partnergraph/ns#unresolved> true ; "
+           "<https://w3id.org/partnergraph/ns#searchLabel> \"X\"")
+    for upd in (f"INSERT DATA {{ {org} }}", f"INSERT {{ {org} }} WHERE {{}}"):
+        r = client.post("/sparql", data={"update": upd}, headers=auth)
+        assert r.status_code == 400 and "named graph" in r.get_data(as_text=True), r.get_data(as_text=True)
+    q = "ASK { <https://w3id.org/partnergraph/id/org/x> ?p ?o }"
+    assert _json(client.get("/sparql", query_string={"query": q}))["boolean"] is False
+
+
+def test_update_syntax_error_gives_line_and_column(client):
+    upd = "PREFIX ex: <urn:x:>\nINSERT DATA {\n  GRAPH ex:g { ex:a ex:b }\n}"
+    r = client.post("/sparql", data={"update": upd}, headers={"Authorization": f"Bearer {TOKEN}"})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "syntax error" in text and "3:" in text, text
+
+
+def test_update_load_is_refused(client):
+    r = client.post("/sparql", data={"update": "LOAD <http://127.0.0.1:9/x.ttl> INTO GRAPH <urn:x:g>"},
+                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 400 and "partnergraph load" in r.get_data(as_text=True)
+
+
+def test_queries_right_after_writes_always_answer(tmp_path):
+    """A worker reopens the store read-only after each write; RocksDB may list a file that the
+    writer's compaction just removed (pyoxigraph raises RuntimeError "Corruption: … No such file"):
+    the worker retries, and a worker that dies while reopening is replaced and the query given to
+    another, never answered 500."""
+    from partnergraph.webapp.workers import WorkerPool
+
+    s = open_store(f"oxigraph:{tmp_path / 'store'}")
+    graph = GRAPH["churn"]
+    pool = WorkerPool(s.path, 1, generation=lambda: s.generation)
+    try:
+        for i in range(60):
+            s.update(f'INSERT DATA {{ GRAPH <{graph}> {{ <urn:x:a> <urn:x:b> "{i}" }} }}')
+            s.flush()
+            job = {"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", "default": None, "named": None,
+                   "format": "csv", "cap": 10}
+            answer = pool.run(job, 20)
+            assert answer.status == 200, (i, answer.message)
+            assert answer.body.split() == [b"n", str(i + 1).encode()]
+    finally:
+        pool.close()
+        s.close()
+
+
+def _same_headers(r) -> dict:
+    return {k: r.headers.get(k) for k in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+                                          "Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Vary")}
+
+
+def test_query_answers_carry_the_same_headers_whichever_path_answers(client):
+    """Queries are answered by the WSGI front (QueryFront), the rest by Flask: the security, CORS
+    and Vary headers must be the same on both, and on errors too."""
+    reference = _same_headers(client.get("/sparql"))  # the service description: Flask
+    assert reference["Content-Security-Policy"] and reference["Access-Control-Allow-Origin"] == "*"
+    answers = [
+        client.get("/sparql", query_string={"query": ORGS}),
+        client.post("/sparql", data={"query": ORGS}),
+        client.post("/sparql", data=ORGS, content_type="application/sparql-query"),
+        client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p }"}),
+        client.get("/sparql", query_string={"query": ORGS}, headers={"Accept": "image/png"}),
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 200, 400, 406]
+    assert answers[3].status.upper() == "400 BAD REQUEST" and answers[4].status.upper() == "406 NOT ACCEPTABLE"
+    for r in answers:
+        assert _same_headers(r) == reference, r.status
+        assert int(r.headers["Content-Length"]) == len(r.get_data())
+    assert answers[3].mimetype == "text/plain" and "syntax error" in answers[3].get_data(as_text=True)
+
+
+def test_non_ascii_queries_by_every_transport(client):
+    q = 'SELECT ?s WHERE { VALUES ?s { "Zürich – 東京" } }'
+    by_get = _json(client.get("/sparql?query=" + urllib.parse.quote(q)))
+    # a client that sends UTF-8 bytes unescaped in the query string (WSGI hands them over as latin-1)
+    raw = client.get("/sparql", environ_overrides={"QUERY_STRING": "query=" + q.replace(" ", "+").encode().decode("latin-1")})
+    by_form = _json(client.post("/sparql", data={"query": q}))
+    by_body = _json(client.post("/sparql", data=q.encode(), content_type="application/sparql-query; charset=utf-8"))
+    assert by_get == _json(raw) == by_form == by_body
+    assert by_get["results"]["bindings"][0]["s"]["value"] == "Zürich – 東京"
+
+
+def test_generation_clock_reads_the_store_at_most_every_ttl():
+    from partnergraph.webapp.sparql import GenerationClock
+
+    class Counting:
+        reads = 0
+        value = 1
+
+        @property
+        def generation(self) -> int:
+            self.reads += 1
+            return self.value
+
+    store = Counting()
+    clock = GenerationClock(store, ttl=0.2)
+    assert [clock() for _ in range(1000)] == [1] * 1000 and store.reads == 1
+    store.value = 2  # a load by another process
+    assert clock() == 1
+    time.sleep(0.25)
+    assert clock() == 2 and store.reads == 2
+    store.value = 3  # this process's own write
+    clock.refresh()
+    assert clock() == 3

@@ -18,6 +18,8 @@ from partnergraph.webapp import create_app
 
 HOSTILE = '</script><script>alert("x")</script>'
 HOSTILE_TTL = HOSTILE.replace('"', '\\"')
+DELTA_IRI = "https://w3id.org/partnergraph/id/org/delta-collective"
+DELTA = f"<{DELTA_IRI}>"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,18 @@ def client(tmp_path_factory):
         wd:Q3005 a pg:Component ; rdfs:label "{HOSTILE_TTL} lib"@en .
         pgid:st-9 a pg:Stewardship ; pg:component wd:Q3005 ; pg:organization wd:Q2005 ; pg:role pg:Maintainer ; dcterms:source {SRC} .
         pgid:al-9 a pg:GoalAlignment ; pg:organization wd:Q2005 ; pg:goal pgid:goal-open ; dcterms:source {SRC} .""")
-    load_paths(s, [write(tmp, "world.ttl", SMALL_WORLD), evil])
+    # an organization with no Wikidata item yet (as a proposal or a curator names it), hostile label
+    delta = write(tmp, "delta.ttl", PREFIXES + f"""
+        {DELTA} a org:Organization ; rdfs:label "Delta {HOSTILE_TTL} Collective"@en ; pg:unresolved true ;
+            pg:searchLabel "Delta Collective" ; foaf:homepage <https://delta.example> .
+        pgid:st-10 a pg:Stewardship ; pg:component wd:Q3002 ; pg:organization {DELTA} ; pg:role pg:Maintainer ;
+            dcterms:source <https://delta.example/maintainers> .
+        pgid:al-10 a pg:GoalAlignment ; pg:organization {DELTA} ; pg:goal pgid:goal-open ; dcterms:source {SRC} .
+        pgid:act-10 a pg:Event ; dcterms:title "Delta sprint" ; pg:home wd:Q1001 ; pg:partner {DELTA} ;
+            dcterms:date "2024-09-01"^^xsd:date ; dcterms:source <https://delta.example/sprint> .
+        pgid:sc-10 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization {DELTA} ; pg:status pg:ConversationStarted ;
+            dcterms:date "2024-05-05"^^xsd:date ; dcterms:source <https://delta.example/talk> .""")
+    load_paths(s, [write(tmp, "world.ttl", SMALL_WORLD), evil, delta])
     app = create_app(s)
     app.config["TESTING"] = True
     with app.test_client() as c:
@@ -92,7 +105,7 @@ def test_partners_page_draws_score_components(client):
     assert HOSTILE not in html and "&lt;/script&gt;" in html
 
 
-@pytest.mark.parametrize("path", ["/partners", "/graph", "/goals", "/org/Q2001"])
+@pytest.mark.parametrize("path", ["/partners", "/graph", "/goals", "/org/Q2001", "/org/id/org/delta-collective"])
 def test_data_pages_answer_json_and_csv_by_accept_and_suffix(client, path):
     by_accept = client.get(path, headers={"Accept": "application/json"})
     by_suffix = client.get(f"{path}.json")
@@ -166,3 +179,95 @@ def test_goals_page_draws_progress_against_targets(client):
     assert ongoing["target"] is not None and ongoing["missing"] == ongoing["target"] - 1
     rows = list(csv.DictReader(io.StringIO(client.get("/goals.csv?as_of=2025-01-01").get_data(as_text=True))))
     assert any(r["label"] == ongoing["label"] and r["count"] == "1" for r in rows)
+
+
+def test_organization_without_wikidata_item_has_a_page(client):
+    r = client.get("/org/id/org/delta-collective?as_of=2025-01-01")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html
+    assert HOSTILE not in html and "Delta &lt;/script&gt;" in html
+    assert "wikidata.org/wiki/" not in html and "no Wikidata item yet" in html
+    assert "beta-lib" in html  # what it maintains of the stack
+    assert "Open knowledge" in html  # goals shared
+    assert "Delta sprint" in html and "2024-09-01" in html and "<circle" in html  # activities on the timeline
+    assert "conversation started" in html and "2024-05-05" in html  # status history
+    assert "no confirmed Wikidata item yet" in html  # the principle it fails, with its message
+    for source in ("https://delta.example/maintainers", "https://delta.example/sprint", "https://delta.example/talk"):
+        assert f'href="{source}"' in html
+    assert 'href="/org/id/org/delta-collective.json?as_of=2025-01-01"' in html
+    assert 'href="/org/id/org/delta-collective.csv?as_of=2025-01-01"' in html
+    data = json.loads(client.get("/org/id/org/delta-collective.json?as_of=2025-01-01").get_data(as_text=True))
+    assert data["iri"] == DELTA_IRI and data["qid"] is None
+    assert data["page"] == "http://localhost/org/id/org/delta-collective"
+    assert any("no confirmed Wikidata item" in f["message"] for f in data["findings"])
+    csv_r = client.get("/org/id/org/delta-collective.csv?as_of=2025-01-01")
+    assert "org-org-delta-collective.csv" in csv_r.headers["Content-Disposition"]
+    assert {row["component"] for row in csv.DictReader(io.StringIO(csv_r.get_data(as_text=True)))} >= {"stack", "engagement"}
+
+
+def test_organization_pages_are_linked_from_lists_graph_and_data(client):
+    html = client.get("/partners?all=1").get_data(as_text=True)
+    assert 'href="/org/id/org/delta-collective"' in html and 'href="/org/Q2001"' in html
+    rows = json.loads(client.get("/partners.json?all=1").get_data(as_text=True))
+    pages = {r["iri"]: r["page"] for r in rows}
+    assert pages[DELTA_IRI] == "http://localhost/org/id/org/delta-collective"
+    assert pages["http://www.wikidata.org/entity/Q2001"] == "http://localhost/org/Q2001"
+    table = list(csv.DictReader(io.StringIO(client.get("/partners.csv?all=1").get_data(as_text=True))))
+    assert {r["page"] for r in table} >= {"http://localhost/org/id/org/delta-collective", "http://localhost/org/Q2001"}
+    for page in pages.values():  # every link leads to a page
+        assert client.get(page.replace("http://localhost", "")).status_code == 200, page
+    nodes = {n["id"]: n for n in json.loads(client.get("/graph.json").get_data(as_text=True))["nodes"]}
+    assert nodes[DELTA_IRI]["page"] == "/org/id/org/delta-collective" and nodes[DELTA_IRI]["qid"] is None
+    assert nodes["http://www.wikidata.org/entity/Q2001"]["page"] == "/org/Q2001"
+    assert nodes["http://www.wikidata.org/entity/Q3001"]["page"] is None  # a component has no /org page
+    goals = json.loads(client.get("/goals.json").get_data(as_text=True))
+    started = next(lv for lv in goals["levels"] if lv["status"].endswith("ConversationStarted"))
+    assert [o["page"] for o in started["organizations"]] == ["http://localhost/org/id/org/delta-collective"]
+    assert 'href="/org/id/org/delta-collective"' in client.get("/goals").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/org/id/org/nobody", "/org/id/org/../../etc", "/org/id/org/x%3Cb%3E",
+                                  "/org/id/org/nobody.json", "/org/not-a-qid", "/org/Q999999.json"])
+def test_unknown_organization_ids_are_404_with_a_message(client, path):
+    r = client.get(path)
+    assert r.status_code == 404
+    body = r.get_data(as_text=True)
+    assert "<b>" not in body and ("nothing is known" in body or "is not a" in body), body
+
+
+@pytest.mark.parametrize("path, status", [("/partners.json?as_of=bad", 400), ("/goals.json?as_of=2020-13-01", 400),
+                                          ("/partners.json?goal=not%20an%20iri", 400), ("/org/id/org/nobody.json", 404),
+                                          ("/org/Q999999.json", 404)])
+def test_data_page_errors_come_as_json_or_text(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status and r.mimetype == "application/json"
+    assert json.loads(r.get_data(as_text=True))["error"]
+    plain = client.get(path.replace(".json", ".csv"))
+    assert plain.status_code == status and plain.mimetype == "text/plain" and "<" not in plain.get_data(as_text=True)
+    by_accept = client.get(path.replace(".json", ""), headers={"Accept": "application/json"})
+    assert by_accept.status_code == status and by_accept.mimetype == "application/json"
+    page = client.get(path.replace(".json", ""))
+    assert page.status_code == status and page.mimetype == "text/html" and 'class="error"' in page.get_data(as_text=True)
+
+
+def test_a_list_as_of_a_date_links_to_pages_as_of_that_date(client):
+    html = client.get("/partners?all=1&as_of=2025-01-01").get_data(as_text=True)
+    assert 'href="/org/Q2001?as_of=2025-01-01"' in html and 'href="/org/id/org/delta-collective?as_of=2025-01-01"' in html
+    rows = json.loads(client.get("/partners.json?all=1&as_of=2025-01-01").get_data(as_text=True))
+    assert all(r["page"].endswith("?as_of=2025-01-01") for r in rows)
+    org = client.get("/org/Q2001?as_of=2025-01-01").get_data(as_text=True)
+    assert 'href="/org/Q2001.json?as_of=2025-01-01"' in org
+
+
+def test_only_web_addresses_become_links(tmp_path):
+    from conftest import SMALL_WORLD
+
+    s = open_store("memory:")
+    load_paths(s, [write(tmp_path, "world.ttl", SMALL_WORLD), write(tmp_path, "js.ttl", PREFIXES + """
+        wd:Q2007 a org:Organization ; rdfs:label "Scripted"@en ; foaf:homepage <javascript:alert(1)> .""")])
+    app = create_app(s, workers=0)
+    html = app.test_client().get("/org/Q2007").get_data(as_text=True)
+    assert "Scripted" in html and "javascript:" not in html
+    html = app.test_client().get("/org/Q2001").get_data(as_text=True)
+    assert 'href="https://alpha.example"' in html
+    s.close()

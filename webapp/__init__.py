@@ -15,6 +15,9 @@ from flask import Flask, Response
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+#: Sent with every answer (by Flask's after_request hook, and by the endpoint's WSGI front).
+SECURITY_HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                    ("Referrer-Policy", "no-referrer")]
 
 
 def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,  # noqa: ANN001
@@ -34,15 +37,13 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
     sparql.configure(app, query_timeout=query_timeout, max_rows=max_rows, workers=workers,
                      update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)
     app.register_blueprint(sparql.bp)
-    if cache_mb > 0:
-        app.wsgi_app = sparql.FrontCache(app, cache_mb << 20)  # type: ignore[method-assign]
+    app.wsgi_app = sparql.QueryFront(app, cache_mb << 20)  # type: ignore[method-assign]
     app.register_blueprint(pages.bp)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        for name, value in SECURITY_HEADERS:
+            response.headers[name] = value
         return response
 
     return app

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as _dt
 import hmac
 import json
+import re
 import secrets
 import threading
 from importlib import resources
 from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from partnergraph.errors import PartnergraphError
 from partnergraph.output import to_csv, to_json
@@ -22,7 +24,7 @@ from partnergraph.output import to_csv, to_json
 bp = Blueprint("pages", __name__)
 
 RANK_COLUMNS = ["rank", "qid", "label", "score", "stack", "goals", "engagement", "status_score", "responsiveness",
-                "diversity", "status", "eligible", "reasons", "iri"]
+                "diversity", "status", "eligible", "reasons", "iri", "page"]
 
 
 def components() -> list[tuple[str, str, float]]:
@@ -111,9 +113,37 @@ def data_response(fmt: str, rows: list[dict[str, Any]] | dict[str, Any], columns
     return html()
 
 
+def error_response(status: int, message: str) -> Response:
+    """An error in the face that was asked for: JSON for .json or Accept JSON, plain text for CSV
+    and for /sparql, else the site's error page (scripts read the first two, people the last)."""
+    path = request.path
+    if path.startswith("/sparql"):
+        return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
+    if path.endswith(".json"):
+        fmt = "json"
+    elif path.endswith(".csv"):
+        fmt = "csv"
+    else:
+        fmt = wanted_format(None)
+    if fmt == "json":
+        return Response(json.dumps({"error": message, "status": status}, ensure_ascii=False) + "\n", status=status,
+                        mimetype="application/json")
+    if fmt == "csv":
+        return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
+    return Response(render_template("error.html", message=message), status=status, mimetype="text/html")
+
+
 @bp.app_errorhandler(PartnergraphError)
-def user_error(exc: PartnergraphError) -> tuple[str, int]:
-    return render_template("error.html", message=str(exc)), 400
+def user_error(exc: PartnergraphError) -> Response:
+    return error_response(400, str(exc))
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    response = error_response(exc.code or 500, exc.description or exc.name)
+    if exc.code == 405 and isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 # ------------------------------------------------------------------ the editor
@@ -192,6 +222,7 @@ def partners(suffix: str | None = None) -> Response | str:
     if goal:
         members = _goal_members(goal)
         rows = [r for r in rows if r["iri"] in members]
+    rows = [dict(r, page=org_url(r["iri"], external=True, as_of=as_of)) for r in rows]
 
     def html() -> str:
         shown = _with_shares(rows)
@@ -218,9 +249,11 @@ def network() -> dict[str, Any]:
             iri = str(r[end])
             kind = str(r[f"{end}Kind"])
             label = str(r[f"{end}Label"]) if r.get(f"{end}Label") is not None else (qid_of(iri) or iri.rsplit("/", 1)[-1])
-            node = nodes.setdefault(iri, {"id": iri, "label": label, "kind": kind, "qid": qid_of(iri)})
+            node = nodes.setdefault(iri, {"id": iri, "label": label, "kind": kind, "qid": qid_of(iri), "page": None})
             if kind == "home":
                 node["kind"] = "home"
+            if node["kind"] in ("organization", "home"):
+                node["page"] = org_url(iri)
         edges.append({"source": str(r["s"]), "target": str(r["o"]), "relation": str(r["relation"])})
     return {"nodes": sorted(nodes.values(), key=lambda n: (n["kind"], n["label"])), "edges": edges}
 
@@ -304,30 +337,87 @@ def _timeline(items: list[dict[str, Any]], width: int = 640) -> dict[str, Any]:
     return {"points": [{"x": x(d), "item": i} for i, d in dated], "ticks": ticks, "width": width}
 
 
+#: The local part of a partnergraph IRI (after https://w3id.org/partnergraph/id/), as the loaders make them.
+_LOCAL_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9/_.-]*$")
+
+
+def org_url(iri: Any, suffix: str | None = None, external: bool = False, as_of: _dt.date | None = None) -> str | None:
+    """The /org page of an organization IRI: /org/Q… for a Wikidata item, /org/id/<local> for a
+    partnergraph IRI (proposed or curated, not yet on Wikidata); None for any other IRI. A list
+    shown as of a date links to the pages as of that date."""
+    from partnergraph.ontology import PGID, qid_of
+
+    text = str(iri)
+    qid = qid_of(text)
+    args: dict[str, Any] = {"_external": external}
+    if as_of is not None:
+        args["as_of"] = as_of.isoformat()
+    if qid is not None:
+        return url_for("pages.organization", qid=qid, suffix=suffix, **args)
+    if text.startswith(str(PGID)) and _LOCAL_ID.match(text[len(str(PGID)):]) and ".." not in text:
+        local = text[len(str(PGID)):]
+        return url_for("pages.organization_local", local=local + (f".{suffix}" if suffix else ""), **args)
+    return None
+
+
+bp.add_app_template_global(org_url, "org_url")
+
+
+def is_web_url(value: Any) -> bool:
+    """Only http(s) addresses become links: a homepage or source from the data could say
+    ``javascript:`` (the CSP would block it; it is not even rendered as a link)."""
+    return isinstance(value, str) and re.match(r"^https?://[^\s]+$", value, re.I) is not None
+
+
+bp.add_app_template_test(is_web_url, "web_url")
+
+
 @bp.route("/org/<qid>")
 @bp.route("/org/<qid>.<suffix>")
 def organization(qid: str, suffix: str | None = None) -> Response | str:
-    """One organization: its score explained, stack, goals, activities, status history, principles."""
-    from partnergraph.ontology import is_qid
-    from partnergraph.service import explain
+    """One organization named by its Wikidata item."""
+    from partnergraph.ontology import WD, is_qid
 
     fmt = wanted_format(suffix)
     if not is_qid(qid):
-        abort(404, description=f"{qid!r} is not a Wikidata item id (Q…)")
-    as_of = as_of_arg()
-    from partnergraph.queries import run
+        return _not_found(fmt, f"{qid!r} is not a Wikidata item id (Q…); an organization without one has its page "
+                               "at /org/id/<its partnergraph id>")
+    return _organization_page(WD[qid], fmt, f"org-{qid}")
 
-    if not run(_store(), page_query("org_known"), {"org": qid}).boolean:
-        message = f"nothing is known about {qid} in this store"
-        if fmt == "html":
-            return render_template("error.html", message=message), 404  # type: ignore[return-value]
-        abort(404, description=message)
+
+@bp.route("/org/id/<path:local>")
+def organization_local(local: str) -> Response | str:
+    """One organization named by a partnergraph IRI (https://w3id.org/partnergraph/id/LOCAL): those
+    proposed or curated without a Wikidata item. ``.json``/``.csv`` at the end ask for data."""
+    from partnergraph.ontology import PGID
+
+    suffix = None
+    for ext in ("json", "csv"):
+        if local.endswith(f".{ext}"):
+            local, suffix = local[: -len(ext) - 1], ext
+    fmt = wanted_format(suffix)
+    if not _LOCAL_ID.match(local) or ".." in local:
+        return _not_found(fmt, f"{local!r} is not a partnergraph id (letters, digits, '-', '_', '.', '/')")
+    return _organization_page(PGID[local], fmt, "org-" + re.sub(r"[^A-Za-z0-9_-]+", "-", local))
+
+
+def _not_found(fmt: str, message: str) -> Response:  # noqa: ARG001 - the handler reads the format itself
+    return error_response(404, message)
+
+
+def _organization_page(iri: Any, fmt: str, filename: str) -> Response | str:
+    """Its score explained, stack, goals, activities, status history, principles, sources."""
+    from partnergraph.queries import run
+    from partnergraph.service import explain
+
+    as_of = as_of_arg()
+    if not run(_store(), page_query("org_known"), {"org": iri}).boolean:
+        return _not_found(fmt, f"nothing is known about {qid_of_or_iri(iri)} in this store")
     try:
-        data = explain(_store(), qid, as_of=as_of)
+        data = explain(_store(), iri, as_of=as_of)
     except PartnergraphError as exc:
-        if fmt == "html":
-            return render_template("error.html", message=str(exc)), 404  # type: ignore[return-value]
-        abort(404, description=str(exc))
+        return _not_found(fmt, str(exc))
+    data["page"] = org_url(iri, external=True)
     rows = [{"component": c["name"], "weight": c["weight"], "contribution": c["contribution"], "item": e["item"],
              "label": e["label"], "points": e["points"], "date": e["date"], "detail": e["detail"],
              "sources": " ".join(e["sources"])} for c in data["components"] for e in c["evidence"]]
@@ -343,7 +433,13 @@ def organization(qid: str, suffix: str | None = None) -> Response | str:
     if fmt == "json":
         return data_response("json", data, [], "org", html)
     return data_response(fmt, rows, ["component", "weight", "contribution", "item", "label", "points", "date", "detail",
-                                     "sources"], f"org-{qid}", html)
+                                     "sources"], filename, html)
+
+
+def qid_of_or_iri(iri: Any) -> str:
+    from partnergraph.ontology import qid_of
+
+    return qid_of(iri) or str(iri)
 
 
 @bp.route("/goals")
@@ -355,6 +451,9 @@ def goals(suffix: str | None = None) -> Response | str:
     fmt = wanted_format(suffix)
     as_of = as_of_arg()
     data = goal_progress(_store(), as_of=as_of)
+    for level in data["levels"]:
+        for o in level["organizations"]:
+            o["page"] = org_url(o["iri"], external=True, as_of=as_of)
     rows = [{k: level[k] for k in ("label", "level", "target", "count", "missing", "met", "stale", "status", "source")}
             for level in data["levels"]]
 

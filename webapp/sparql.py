@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import re
@@ -137,6 +138,33 @@ class AnswerCache:
                 self._bytes -= len(old.body) + len(old_key[1])
 
 
+class GenerationClock:
+    """The store's write generation, read at most every ``ttl`` seconds. Where reads go to
+    published snapshots, ``store.generation`` reads a file: twice per query that was a tenth of a
+    small query's cost in the web process. A load by another process is seen within ``ttl``; this
+    process's own writes call ``refresh`` and are seen at once."""
+
+    def __init__(self, store, ttl: float = 0.05) -> None:  # noqa: ANN001
+        self.store = store
+        self.ttl = ttl
+        self._value = store.generation
+        self._at = time.monotonic()
+        self._reading = threading.Lock()
+
+    def __call__(self) -> Any:
+        if time.monotonic() - self._at > self.ttl and self._reading.acquire(blocking=False):
+            try:  # one thread reads; the others meanwhile go on with the value they have
+                self._value = self.store.generation
+                self._at = time.monotonic()
+            finally:
+                self._reading.release()
+        return self._value
+
+    def refresh(self) -> None:
+        self._value = self.store.generation
+        self._at = time.monotonic()
+
+
 def runner_for(app: Flask):  # noqa: ANN201
     """The app's query runner, made on first use: a worker pool for an on-disk Oxigraph store."""
     cfg = app.config
@@ -149,7 +177,7 @@ def runner_for(app: Flask):  # noqa: ANN201
 
                 if hasattr(store, "flush"):
                     store.flush()
-                cfg["SPARQL_RUNNER"] = WorkerPool(path, cfg["SPARQL_WORKERS"], generation=lambda: store.generation)
+                cfg["SPARQL_RUNNER"] = WorkerPool(path, cfg["SPARQL_WORKERS"], generation=cfg["SPARQL_GENERATION"])
             else:
                 cfg["SPARQL_RUNNER"] = InlineRunner(store)
         return cfg["SPARQL_RUNNER"]
@@ -158,7 +186,9 @@ def runner_for(app: Flask):  # noqa: ANN201
 def configure(app: Flask, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,
               update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64) -> None:
     """Endpoint settings (also what ``partnergraph serve`` sets from its options)."""
-    app.config.update(SPARQL_CACHE=AnswerCache(cache_mb << 20) if cache_mb > 0 else None,SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
+    app.config.update(SPARQL_CACHE=AnswerCache(cache_mb << 20) if cache_mb > 0 else None,
+                      SPARQL_GENERATION=GenerationClock(app.config["STORE"]),
+                      SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
                       SPARQL_UPDATE_TOKEN=update_token or None, SPARQL_ALLOW_SERVICE=allow_service,
                       SPARQL_LOCK=threading.Lock(), SPARQL_UPDATE_LOCK=threading.Lock(), SPARQL_RUNNER=None)
 
@@ -170,10 +200,15 @@ def _error(status: int, message: str) -> Response:
     return Response(message.rstrip() + "\n", status=status, mimetype="text/plain")
 
 
+#: CORS headers of every /sparql answer: any origin may query (browser tools such as YASGUI).
+CORS_HEADERS = [("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Expose-Headers", "Content-Type, X-Result-Truncated, X-Query-Time-Ms, X-Cache")]
+
+
 @bp.after_request
 def _cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "Content-Type, X-Result-Truncated, X-Query-Time-Ms, X-Cache"
+    for name, value in CORS_HEADERS:
+        response.headers[name] = value
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept, Authorization"
@@ -184,19 +219,32 @@ def _cors(response: Response) -> Response:
 
 def _negotiate(kind: str) -> tuple[str | None, str]:
     """(format name or None, explanation) for the query kind, from format= or Accept."""
+    wanted = request.args.get("format") or request.form.get("format") or ""
+    return negotiate(kind, wanted, request.headers.get("Accept") or "")
+
+
+@functools.lru_cache(maxsize=512)
+def negotiate(kind: str, wanted: str, accept: str) -> tuple[str | None, str]:
+    """(format name or None, explanation) from a ``format`` value and an Accept header; clients
+    send the same few Accept headers again and again, so the answers are remembered."""
+    from werkzeug.datastructures import MIMEAccept
+    from werkzeug.http import parse_accept_header
+
     table = RESULT_FORMATS if kind in ("SELECT", "ASK") else GRAPH_FORMATS
-    wanted = (request.args.get("format") or request.form.get("format") or "").strip().lower()
+    wanted = wanted.strip().lower()
     if wanted:
         name = FORMAT_ALIASES.get(wanted)
+        if table is GRAPH_FORMATS and name in ("json", "xml"):  # the graph formats written in JSON, in XML
+            name = {"json": "jsonld", "xml": "rdfxml"}[name]
         if name is None:
             name = next((n for n, (_, types) in table.items() if wanted in types), None)
         if name in table:
             return name, ""
         return None, f"format={wanted!r} is not offered for a {kind} query; offered: {', '.join(table)}"
-    if not request.headers.get("Accept"):
+    if not accept:
         return next(iter(table)), ""
     offered = [t for _, types in table.values() for t in types]
-    best = request.accept_mimetypes.best_match(offered)
+    best = parse_accept_header(accept, MIMEAccept).best_match(offered)
     if best is None:
         types = ", ".join(main for main, _ in table.values())
         return None, f"none of the media types in Accept can be produced for a {kind} query; offered: {types}"
@@ -236,7 +284,9 @@ def endpoint() -> Response:
         return _error(400, "a request carries a query or an update, not both")
     if updates:
         if request.method != "POST":
-            return _error(405, "SPARQL Update must be sent by POST")
+            response = _error(405, "SPARQL Update must be sent by POST")
+            response.headers["Allow"] = "POST"
+            return response
         return _update(updates[0], params)
     if not queries:
         if request.method == "POST":
@@ -245,36 +295,54 @@ def endpoint() -> Response:
     return _query(queries[0], params)
 
 
-def _query(text: str, params: dict[str, list[str]]) -> Response:
-    cfg = current_app.config
+@dataclass
+class Reply:
+    """A /sparql answer ready to send, built without Flask (the WSGI front sends it as is)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    log: tuple = ()  # (form, format, rows, one-line query) of a 200 answer: what a cached copy logs
+
+
+def _plain(status: int, message: str) -> Reply:
+    return Reply(status, [("Content-Type", "text/plain; charset=utf-8")], (message.rstrip() + "\n").encode())
+
+
+def query_reply(app: Flask, text: str, params: dict[str, list[str]], accept: str, method: str) -> Reply:
+    """Everything between a query's parameters and its answer: checks, negotiation, dataset,
+    answer cache, evaluation in a worker, the log line."""
+    cfg = app.config
     started = time.perf_counter()
     if not text.strip():
-        return _error(400, "the query is empty")
+        return _plain(400, "the query is empty")
     found = scan(text)
     if found.form is None:
         if any(w in _UPDATE_WORDS for w in found.words):
-            return _error(400, "this is a SPARQL Update: send it as update= by POST (it needs the update token)")
-        return _error(400, "SPARQL syntax error: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
+            return _plain(400, "this is a SPARQL Update: send it as update= by POST (it needs the update token)")
+        return _plain(400, "SPARQL syntax error: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
     if found.service and not cfg["SPARQL_ALLOW_SERVICE"]:
-        return _error(400, "SERVICE (federated query) is disabled on this endpoint: it would make the server fetch "
+        return _plain(400, "SERVICE (federated query) is disabled on this endpoint: it would make the server fetch "
                            "other hosts. Query the other endpoint yourself.")
-    fmt, why = _negotiate(found.form)
+    fmt, why = negotiate(found.form, (params.get("format") or [""])[0], accept)
     if fmt is None:
-        return _error(406, why)
+        return _plain(406, why)
     default = params.get("default-graph-uri") or None
     named = params.get("named-graph-uri") or None
     if default is None and named is None and (found.from_default or found.from_named):
         default, named = found.from_default or [], found.from_named or []
     elif found.from_unsupported and default is None and named is None:
-        return _error(400, "write the graph after FROM / FROM NAMED as a full IRI in <…>")
+        return _plain(400, "write the graph after FROM / FROM NAMED as a full IRI in <…>")
     job = {"query": text, "default": default, "named": named, "format": fmt, "cap": cfg["SPARQL_MAX_ROWS"]}
     cache: AnswerCache | None = cfg["SPARQL_CACHE"]
-    key = (cfg["STORE"].generation, text, tuple(default) if default is not None else None,
-           tuple(named) if named is not None else None, fmt, cfg["SPARQL_MAX_ROWS"])
-    answer = cache.get(key) if cache is not None else None
+    answer = None
+    if cache is not None:
+        key = (cfg["SPARQL_GENERATION"](), text, tuple(default) if default is not None else None,
+               tuple(named) if named is not None else None, fmt, cfg["SPARQL_MAX_ROWS"])
+        answer = cache.get(key)
     hit = answer is not None
     if answer is None:
-        answer = runner_for(current_app).run(job, cfg["SPARQL_TIMEOUT"])
+        answer = runner_for(app).run(job, cfg["SPARQL_TIMEOUT"])
         if cache is not None:
             cache.put(key, answer)
     ms = (time.perf_counter() - started) * 1000
@@ -282,76 +350,140 @@ def _query(text: str, params: dict[str, list[str]]) -> Response:
     log.info("sparql %s %d %s rows=%d%s%s %.1fms %s", found.form, answer.status, fmt, answer.rows,
              " truncated" if answer.truncated else "", " cached" if hit else "", ms, one_line)
     if answer.status != 200:
-        return _error(answer.status, answer.message)
-    response = Response(answer.body, status=200, content_type=f"{answer.content_type}; charset=utf-8")
-    response.headers["X-Query-Time-Ms"] = f"{ms:.1f}"
-    response.headers["X-Cache"] = "hit" if hit else "miss"
+        return _plain(answer.status, answer.message)
+    headers = [("Content-Type", f"{answer.content_type}; charset=utf-8"), ("X-Query-Time-Ms", f"{ms:.1f}"),
+               ("X-Cache", "hit" if hit else "miss")]
     if answer.truncated:
-        response.headers["X-Result-Truncated"] = f"only the first {answer.rows} results were returned (row cap)"
-    if request.method == "GET":
-        response.headers["Cache-Control"] = "no-cache"
-        # what the WSGI front cache needs to log a hit like this answer
-        request.environ["partnergraph.cacheable"] = (found.form, fmt, answer.rows, one_line)
+        headers.append(("X-Result-Truncated", f"only the first {answer.rows} results were returned (row cap)"))
+    if method == "GET":
+        headers.append(("Cache-Control", "no-cache"))
+    return Reply(200, headers, answer.body, (found.form, fmt, answer.rows, one_line))
+
+
+def _query(text: str, params: dict[str, list[str]]) -> Response:
+    reply = query_reply(current_app, text, params, request.headers.get("Accept") or "", request.method)
+    response = Response(reply.body, status=reply.status)
+    for name, value in reply.headers:
+        response.headers[name] = value
     return response
 
 
-class FrontCache:
-    """WSGI middleware in front of Flask: a repeated ``GET /sparql`` (same query string, same Accept,
-    same write generation) is answered from memory without building a Flask request, the larger part
-    of a small query's cost here. Only complete 200 answers of queries are kept; still one log line
-    per query."""
+class QueryFront:
+    """WSGI middleware in front of Flask for the endpoint's hot path: a query by GET, by POST form
+    or by POST application/sparql-query is parsed, answered and sent without building a Flask
+    request and response (for a small query, Flask's request, routing and response objects cost
+    more than the query). Anything else — updates, the service description, OPTIONS, unusual
+    bodies — goes to Flask. With ``max_bytes``, a repeated GET (same query string, Accept and write
+    generation) is answered from memory before anything is parsed; still one log line per query."""
 
-    def __init__(self, app: Flask, max_bytes: int) -> None:
+    MAX_BODY = 1 << 20  # larger POST bodies go to Flask (its own limits and messages apply)
+
+    def __init__(self, app: Flask, max_bytes: int = 0) -> None:
         from collections import OrderedDict
+
+        from partnergraph.webapp import SECURITY_HEADERS
 
         self.app = app
         self.wsgi = app.wsgi_app
+        self.fixed = [*SECURITY_HEADERS, *CORS_HEADERS, ("Vary", "Accept")]
         self.max_bytes = max_bytes
         self._items: OrderedDict[tuple, tuple] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
-        if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql" or not environ.get("QUERY_STRING"):
+        if environ.get("PATH_INFO") != "/sparql":
             return self.wsgi(environ, start_response)
+        method = environ.get("REQUEST_METHOD")
         started = time.perf_counter()
-        key = (self.app.config["STORE"].generation, environ["QUERY_STRING"], environ.get("HTTP_ACCEPT", ""))
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is not None:
-                self._items.move_to_end(key)
-        if entry is not None:
-            status, headers, body, (form, fmt, rows, one_line) = entry
-            ms = (time.perf_counter() - started) * 1000
-            start_response(status, headers + [("X-Query-Time-Ms", f"{ms:.1f}")])
-            log.info("sparql %s 200 %s rows=%d cached %.1fms %s", form, fmt, rows, ms, one_line)
-            return [body]
-        captured: dict[str, Any] = {}
+        raw_key = None
+        if method == "GET":
+            qs = environ.get("QUERY_STRING", "")
+            if not qs:
+                return self.wsgi(environ, start_response)  # the service description
+            if self.max_bytes:
+                raw_key = (self.app.config["SPARQL_GENERATION"](), qs, environ.get("HTTP_ACCEPT", ""))
+                with self._lock:
+                    entry = self._items.get(raw_key)
+                    if entry is not None:
+                        self._items.move_to_end(raw_key)
+                if entry is not None:
+                    headers, body, (form, fmt, rows, one_line) = entry
+                    ms = (time.perf_counter() - started) * 1000
+                    start_response("200 OK", headers + [("X-Query-Time-Ms", f"{ms:.1f}")])
+                    log.info("sparql %s 200 %s rows=%d cached %.1fms %s", form, fmt, rows, ms, one_line)
+                    return [body]
+            params = self._parse(qs)
+        elif method == "POST":
+            params = self._post_params(environ)
+        else:
+            params = None
+        if params is None or len(params.get("query", ())) != 1 or "update" in params:
+            return self.wsgi(environ, start_response)  # Flask answers (and explains) everything else
+        reply = query_reply(self.app, params["query"][0], params, environ.get("HTTP_ACCEPT", ""), method)
+        headers = reply.headers + self.fixed + [("Content-Length", str(len(reply.body)))]
+        start_response(f"{reply.status} {_REASONS.get(reply.status, '')}".rstrip(), headers)
+        if raw_key is not None and reply.status == 200:
+            self._keep(raw_key, headers, reply)
+        return [reply.body]
 
-        def capture(status: str, headers: list, exc_info: Any = None) -> Any:
-            captured["status"], captured["headers"] = status, headers
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+    @staticmethod
+    def _parse(text: str) -> dict[str, list[str]] | None:
+        from urllib.parse import parse_qs
 
-        result = self.wsgi(environ, capture)
-        info = environ.get("partnergraph.cacheable")
-        if info is None or not str(captured.get("status", "")).startswith("200"):
-            return result
         try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        size = len(body) + len(key[1])
-        if size <= self.max_bytes // 16:
-            headers = [(k, "hit" if k == "X-Cache" else v) for k, v in captured["headers"] if k != "X-Query-Time-Ms"]
-            with self._lock:
-                if key not in self._items:
-                    self._items[key] = (captured["status"], headers, body, info)
-                    self._bytes += size
-                    while self._bytes > self.max_bytes and self._items:
-                        old_key, old = self._items.popitem(last=False)
-                        self._bytes -= len(old[2]) + len(old_key[1])
-        return [body]
+            # WSGI strings are bytes as latin-1: back to bytes, then UTF-8 (as werkzeug reads them)
+            return parse_qs(text.encode("latin-1").decode("utf-8", "replace"), keep_blank_values=True,
+                            errors="replace", max_num_fields=1000)
+        except (UnicodeEncodeError, ValueError):
+            return None
+
+    def _post_params(self, environ: dict) -> dict[str, list[str]] | None:
+        import io
+
+        ctype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if ctype not in ("application/x-www-form-urlencoded", "application/sparql-query"):
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            return None
+        if length < 0 or length > self.MAX_BODY:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # Flask may still read it
+        params = self._parse(environ.get("QUERY_STRING", "")) or {}
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if ctype == "application/sparql-query":
+            params.setdefault("query", []).append(text)
+            return params
+        form = self._parse(text)
+        if form is None:
+            return None
+        for k, v in form.items():
+            params.setdefault(k, []).extend(v)
+        return params
+
+    def _keep(self, key: tuple, headers: list, reply: Reply) -> None:
+        size = len(reply.body) + len(key[1])
+        if size > self.max_bytes // 16:
+            return
+        kept = [(k, "hit" if k == "X-Cache" else v) for k, v in headers if k != "X-Query-Time-Ms"]
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (kept, reply.body, reply.log)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._items:
+                old_key, old = self._items.popitem(last=False)
+                self._bytes -= len(old[1]) + len(old_key[1])
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 406: "Not Acceptable",
+            500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def _update(text: str, params: dict[str, list[str]]) -> Response:
@@ -373,6 +505,9 @@ def _update(text: str, params: dict[str, list[str]]) -> Response:
     if any(i.startswith((STAGING_PREFIX, PENDING_PREFIX)) for i in found.iris) or "ALL" in found.words:
         return _error(403, "this update would touch partnergraph's own hidden graphs (staging, pending proposals); "
                            "name the graphs to change")
+    if "LOAD" in found.words and not cfg["SPARQL_ALLOW_SERVICE"]:
+        return _error(400, "LOAD is disabled on this endpoint: it would make the server fetch other hosts, and "
+                           "unchecked. Load files with 'partnergraph load FILE --graph NAME'.")
     started = time.perf_counter()
     store = cfg["STORE"]
     with cfg["SPARQL_UPDATE_LOCK"]:
@@ -384,20 +519,38 @@ def _update(text: str, params: dict[str, list[str]]) -> Response:
             return _error(400, str(exc))
         if hasattr(store, "flush"):
             store.flush()
+        cfg["SPARQL_GENERATION"].refresh()
     log.info("sparql UPDATE 204 %.1fms %s", (time.perf_counter() - started) * 1000, " ".join(text.split())[:120])
     return Response(status=204)
+
+
+_DEFAULT_GRAPH_WRITE = ("this update writes into the default graph, which here is the union of the named graphs: "
+                        "write into a named graph (INSERT DATA { GRAPH <…> { … } }, or WITH <…>), one per source")
 
 
 def check_update(store, text: str) -> None:  # noqa: ANN001
     """Run the update on an in-memory copy and check every graph it changes against the integrity
     shapes, so that nothing reaches the store that a load would refuse. (Copies the store: fine for
     curated data, slow for millions of triples; bulk data goes through the loaders.)"""
+    import pyoxigraph as ox
     from pyparsing import ParseException
     from rdflib import Dataset, Graph
 
     from partnergraph.errors import UserError
     from partnergraph.shapes import check_integrity
 
+    # Oxigraph's parser first, on an empty scratch store: its syntax errors give the line and
+    # column (rdflib's often point at the start of the text), and what lands in the default graph
+    # shows which data has no named graph.
+    scratch = ox.Store()
+    try:
+        scratch.update(text)
+    except SyntaxError as exc:
+        raise UserError(f"SPARQL update syntax error: {exc}") from exc
+    except OSError as exc:
+        raise UserError(f"update failed: {exc}") from exc
+    if any(True for _ in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())):
+        raise UserError(_DEFAULT_GRAPH_WRITE)
     ds = Dataset()
     before: dict[Any, set] = {}
     for name in store.graph_names():
@@ -411,6 +564,8 @@ def check_update(store, text: str) -> None:  # noqa: ANN001
         raise UserError(f"SPARQL update syntax error: {exc}") from exc
     except Exception as exc:  # rdflib raises many kinds for bad updates
         raise UserError(f"update failed: {exc}") from exc
+    if len(ds.default_graph):
+        raise UserError(_DEFAULT_GRAPH_WRITE)
     graphs = {g.identifier: g for g in ds.graphs()}
     changed = [n for n, g in graphs.items() if set(g) != before.get(n, set())]
     changed += [n for n in before if n not in graphs and before[n]]
@@ -427,7 +582,7 @@ def check_update(store, text: str) -> None:  # noqa: ANN001
 
 
 def service_description() -> Response:
-    """SPARQL 1.1 Service Description of this endpoint, in Turtle."""
+    """SPARQL 1.1 Service Description of this endpoint: Turtle, or another RDF format by Accept/format=."""
     from rdflib import BNode, Graph, Literal, Namespace, URIRef
     from rdflib.namespace import RDF
 
@@ -461,4 +616,13 @@ def service_description() -> Response:
     g.add((me, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"),
            Literal(f"partnergraph SPARQL endpoint; queries time out after {cfg['SPARQL_TIMEOUT']:g} s and return at "
                    f"most {cfg['SPARQL_MAX_ROWS']} rows; SERVICE is {'allowed' if cfg['SPARQL_ALLOW_SERVICE'] else 'refused'}.")))
-    return Response(g.serialize(format="turtle"), content_type="text/turtle; charset=utf-8")
+    if request.args.get("format"):
+        fmt, why = _negotiate("CONSTRUCT")
+        if fmt is None:
+            return _error(406, why)
+    else:  # only the RDF media types themselves: a browser's "application/xml;q=0.9, */*" gets Turtle
+        mains = {main: name for name, (main, _) in GRAPH_FORMATS.items()}
+        fmt = mains[request.accept_mimetypes.best_match(list(mains), default="text/turtle") or "text/turtle"]
+    media, _ = GRAPH_FORMATS[fmt]
+    rdflib_format = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml"}[fmt]
+    return Response(g.serialize(format=rdflib_format), content_type=f"{media}; charset=utf-8")

@@ -69,7 +69,7 @@ def _worker_main(conn: Connection, path: str) -> None:
                 store = ox.Store.read_only(path)
                 visible = _visible_graphs(store)
                 return None
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:  # pyoxigraph says "Corruption: … No such file" as RuntimeError
                 problem = str(exc)
                 time.sleep(0.05 * (attempt + 1))
         return problem
@@ -98,6 +98,7 @@ def _worker_main(conn: Connection, path: str) -> None:
 
 class _Worker:
     def __init__(self, ctx, path: str) -> None:  # noqa: ANN001
+        self.generation: Any = None  # the store generation of its last answer (None: not opened yet)
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child, path), daemon=True, name="partnergraph-sparql")
         self.process.start()
@@ -194,22 +195,31 @@ class WorkerPool:
     def run(self, job: dict[str, Any], timeout: float) -> Answer:
         """Evaluate a job within ``timeout`` seconds (waiting for a free worker included)."""
         deadline = time.monotonic() + timeout
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            return Answer(status=503, message=f"all {self.size} query workers stayed busy for the whole time limit "
-                                              f"({timeout:g} s); try again later")
-        try:
-            worker.conn.send((job, self._generation()))
-            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                answer = worker.conn.recv()
-                self._idle.put(worker)
-                return answer
-        except (EOFError, OSError, BrokenPipeError):
+        generation = self._generation()
+        for attempt in range(2):
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return Answer(status=503, message=f"all {self.size} query workers stayed busy for the whole time "
+                                                  f"limit ({timeout:g} s); try again later")
+            reopening = worker.generation != generation
+            try:
+                worker.conn.send((job, generation))
+                if worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                    answer = worker.conn.recv()
+                    worker.generation = generation
+                    self._idle.put(worker)
+                    return answer
+            except (EOFError, OSError, BrokenPipeError):
+                self._replace(worker)
+                # A worker that died while opening the store's new state (a read-only RocksDB open
+                # racing with the writer's flush) is not the query's fault: once more on another.
+                if attempt == 0 and reopening:
+                    continue
+                return Answer(status=500, message="the query worker died while evaluating the query (out of memory?)")
             self._replace(worker)
-            return Answer(status=500, message="the query worker died while evaluating the query (out of memory?)")
-        self._replace(worker)
-        return Answer(status=503, message=f"query stopped: it ran past the time limit of {timeout:g} s")
+            return Answer(status=503, message=f"query stopped: it ran past the time limit of {timeout:g} s")
+        return Answer(status=500, message="the query worker died while evaluating the query (out of memory?)")
 
     def close(self) -> None:
         """Stop every worker."""

@@ -10,7 +10,7 @@ async function main() {
   const response = await fetch(container.dataset.src, { headers: { Accept: "application/json" } });
   const data = await response.json();
   const elements = [
-    ...data.nodes.map((n) => ({ data: { id: n.id, label: n.label, kind: n.kind, qid: n.qid || "" } })),
+    ...data.nodes.map((n) => ({ data: { id: n.id, label: n.label, kind: n.kind, qid: n.qid || "", page: n.page || "" } })),
     ...data.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.source, target: e.target, relation: e.relation } })),
   ];
   const cy = cytoscape({
@@ -37,16 +37,21 @@ async function main() {
     const name = document.createElement("strong");
     name.textContent = node.data("label");
     selection.append(name, ` (${node.data("kind")}), ${node.neighborhood("node").length} neighbours`);
-    if (node.data("qid")) {
+    const links = [];
+    if (node.data("page")) {
       const link = document.createElement("a");
-      link.href = `/org/${encodeURIComponent(node.data("qid"))}`;
+      link.href = node.data("page");
       link.textContent = "organization page";
+      links.push(link);
+    }
+    if (node.data("qid")) {
       const wd = document.createElement("a");
       wd.href = `https://www.wikidata.org/wiki/${encodeURIComponent(node.data("qid"))}`;
       wd.rel = "noopener";
       wd.textContent = "Wikidata";
-      selection.append(" — ", ...(node.data("kind") === "component" || node.data("kind") === "goal" ? [] : [link, " · "]), wd);
+      links.push(wd);
     }
+    links.forEach((a, i) => selection.append(i === 0 ? " — " : " · ", a));
   });
   cy.on("tap", (event) => {
     if (event.target === cy) {
