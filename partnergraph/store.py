@@ -19,6 +19,7 @@ wants rdflib's API (pyshacl, serializers).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import threading
@@ -449,7 +450,9 @@ class _Snapshots:
             for name in names:
                 graph = ox.NamedNode(name)
                 _clear_graph(primary, graph)
-                primary.bulk_extend(snapshot.quads_for_pattern(None, None, None, graph))
+                quads = snapshot.quads_for_pattern(None, None, None, graph)
+                while batch := list(itertools.islice(quads, _BULK_SLICE_QUADS)):
+                    primary.bulk_extend(batch)
                 if snapshot.contains_named_graph(graph):
                     primary.add_graph(graph)
             del snapshot
@@ -476,6 +479,11 @@ class _Snapshots:
                     pass
             lock.close()  # deleted between reading CURRENT and locking it: read CURRENT again
         raise StoreError(f"cannot open a snapshot of the store in {self.dir}")
+
+
+#: How much of an N-Triples file goes to Oxigraph's bulk loader at a time (about 50,000 triples).
+_BULK_SLICE_BYTES = 8 * 1024 * 1024
+_BULK_SLICE_QUADS = 50_000
 
 
 def _fsync_dir(path: Path) -> None:
@@ -737,7 +745,24 @@ class OxigraphStore(_StagedReplace, Store):
         formats = {"nt": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE}
 
         def write(primary, graph) -> None:  # noqa: ANN001
-            primary.bulk_load(path=path, format=formats[fmt], to_graph=graph)
+            if fmt != "nt":
+                primary.bulk_load(path=path, format=formats[fmt], to_graph=graph)
+                return
+            # N-Triples is one triple a line: fed to the bulk loader in slices, whose buffers then
+            # stay the size of a slice (one call buffers up to a million quads a thread). Blank
+            # node labels keep their names across slices.
+            with open(path, "rb") as f:
+                first = 1
+                while True:
+                    lines = f.readlines(_BULK_SLICE_BYTES)
+                    if not lines:
+                        break
+                    try:
+                        primary.bulk_load(b"".join(lines), formats[fmt], to_graph=graph)
+                    except SyntaxError as exc:
+                        raise SyntaxError(f"{path}, in lines {first}-{first + len(lines) - 1}: {exc}") from exc
+                    first += len(lines)
+                    pause_point("replace-batch")
 
         if self.path is None:
             staging = URIRef(f"{STAGING_PREFIX}{uuid.uuid4().hex}")
@@ -756,13 +781,18 @@ class OxigraphStore(_StagedReplace, Store):
         import pyoxigraph as ox
 
         def write(primary, graph) -> None:  # noqa: ANN001
-            def quads() -> Iterator:
-                for i, (s, p, o) in enumerate(triples, 1):
-                    yield ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph)
-                    if i % 100_000 == 1000:  # some way into every batch of the bulk loader
-                        pause_point("replace-batch")
-
-            primary.bulk_extend(quads())
+            # In slices, like the file path: the bulk loader's buffers stay the size of a slice.
+            batch: list = []
+            for s, p, o in triples:
+                batch.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), graph))
+                if len(batch) >= _BULK_SLICE_QUADS:
+                    primary.bulk_extend(batch)
+                    batch = []
+                    pause_point("replace-batch")
+                elif len(batch) == 1000:
+                    pause_point("replace-batch")  # some way into the first slice (small loads too)
+            if batch:
+                primary.bulk_extend(batch)
 
         return write
 
