@@ -96,64 +96,10 @@ def virtuoso_url(virtuoso_server, monkeypatch) -> str:
 _VIRTUOSO = pytest.param("virtuoso", marks=pytest.mark.virtuoso)
 
 
-_RANK_PROBE: dict[str, str | None] = {}
-
-
-def virtuoso_rank_failure(server) -> str | None:  # noqa: ANN001
-    """None when Virtuoso runs the catalogue's ranking query; else the server's message.
-
-    Debian's Virtuoso 7.2 fails to compile queries/prioritized_partners.rq (SQ156 "Bad dfe in
-    sqlo_place_exp", SR066 on MIN of language-tagged literals, and a wrong ?org when FILTER NOT
-    EXISTS stands outside the grouped subquery: all reproduced, on the earlier four-component query,
-    with rewrites that fixed it). The ranking tests on Virtuoso are then expected to fail, with
-    that message; once the query compiles they run for real, with no edit here."""
-    if "result" not in _RANK_PROBE:
-        import os
-        from unittest import mock
-
-        from rdflib import Graph
-
-        from partnergraph import queries
-        from partnergraph.errors import PartnergraphError
-        from partnergraph.store_sparql import SparqlStore
-
-        # On the small world, in a graph of its own that partnergraph never sees (Virtuoso plans
-        # a query over no data without compiling all of it).
-        probe = "http://example.org/partnergraph-test/rank-probe"
-        world = Graph().parse(data=SMALL_WORLD, format="turtle")
-        with mock.patch.dict(os.environ, server.env):
-            s = SparqlStore(server.query_url, server.update_url)
-        lines = " ".join(f"{a.n3()} {b.n3()} {c.n3()} ." for a, b, c in world)
-        s._update(f"DROP SILENT GRAPH <{probe}> ; INSERT DATA {{ GRAPH <{probe}> {{ {lines} }} }}")
-        text = queries.get("prioritized_partners").bind({"home": "Q1001"})
-        try:
-            s._post(s.query_url, [("query", text), ("default-graph-uri", probe), ("named-graph-uri", probe)],
-                    "application/sparql-results+json")
-            _RANK_PROBE["result"] = None
-        except PartnergraphError as exc:
-            _RANK_PROBE["result"] = " ".join(str(exc).split())[:240]
-        finally:
-            s._update(f"DROP SILENT GRAPH <{probe}>")
-    return _RANK_PROBE["result"]
-
-
-#: Tests that rank (directly or through the CLI) with the store fixtures.
-_RANKING_TESTS = ("test_rank.py::", "test_proposals.py::test_a_good_proposal_is_stored_pending_then_accepted",
-                  "test_stack.py::test_ranking_counts_imported_components")
-
-
-def _expect_virtuoso_rank_failure(request) -> None:
-    if any(t in request.node.nodeid for t in _RANKING_TESTS):
-        failure = virtuoso_rank_failure(request.getfixturevalue("virtuoso_server"))
-        if failure:
-            request.applymarker(pytest.mark.xfail(reason=f"Virtuoso cannot run the ranking query: {failure}", strict=False))
-
-
 @pytest.fixture(params=["memory", "oxigraph", _VIRTUOSO])
 def store(request, tmp_path):
     """Each backend in turn (the embedded ones and a real Virtuoso): store-level tests pass on all."""
     if request.param == "virtuoso":
-        _expect_virtuoso_rank_failure(request)
         url = request.getfixturevalue("virtuoso_url")
     else:
         url = "memory:" if request.param == "memory" else f"oxigraph:{tmp_path / 'store'}"
@@ -166,7 +112,6 @@ def store(request, tmp_path):
 def store_url(request, tmp_path) -> str:
     """The embedded store, then Virtuoso: the CLI tests that take this run on both."""
     if request.param == "virtuoso":
-        _expect_virtuoso_rank_failure(request)
         return request.getfixturevalue("virtuoso_url")
     return f"oxigraph:{tmp_path / 'store'}"
 
