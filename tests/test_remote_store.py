@@ -175,3 +175,40 @@ def test_a_swap_the_server_refuses_leaves_the_graph_and_no_staging(virtuoso_url,
             s.replace_graph(g, [(URIRef(EX + "a"), URIRef(EX + "p"), Literal("new"))])
         assert [str(o) for _s, _p, o in s.graph_triples(g)] == ["old"]
         assert not any(str(n).startswith(STAGING_PREFIX) for n in s._all_graph_names())
+
+
+def test_serve_on_virtuoso_answers_with_the_same_rules(virtuoso_url, tmp_path):
+    """`partnergraph serve --store sparql:…`: the endpoint answers from Virtuoso, hides what the
+    embedded endpoint hides, refuses updates without the token, and the pages render."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from test_endpoint import Server
+
+    from partnergraph.loaders.rdf import load_paths
+
+    with open_store(virtuoso_url) as s:
+        load_paths(s, [write(tmp_path, "world.ttl", SMALL_WORLD)])
+    srv = Server(virtuoso_url, "--workers", "1", "--cache-mb", "0", "--query-timeout", "20")
+    try:
+        q = "SELECT ?l WHERE { <http://www.wikidata.org/entity/Q2001> <http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+        with urllib.request.urlopen(f"{srv.url}/sparql?" + urllib.parse.urlencode({"query": q, "format": "json"}), timeout=60) as r:
+            labels = [b["l"]["value"] for b in json.load(r)["results"]["bindings"]]
+        assert labels == ["Alpha Foundation"]
+        # Virtuoso's own graphs (its system vocabulary) stay out of sight, as staging graphs do.
+        q = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+        with urllib.request.urlopen(f"{srv.url}/sparql?" + urllib.parse.urlencode({"query": q, "format": "json"}), timeout=60) as r:
+            graphs = [b["g"]["value"] for b in json.load(r)["results"]["bindings"]]
+        assert graphs and all(g.startswith("https://w3id.org/partnergraph/graph/") for g in graphs), graphs
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(urllib.request.Request(
+                f"{srv.url}/sparql", data=urllib.parse.urlencode({"update": "CLEAR ALL"}).encode(), method="POST"), timeout=60)
+        assert err.value.code == 403
+        with urllib.request.urlopen(f"{srv.url}/partners.json", timeout=120) as r:
+            partners = json.load(r)
+        assert partners and any("Alpha" in str(p) for p in partners)
+    finally:
+        srv.stop()
+    with open_store(virtuoso_url) as s:  # the refused update changed nothing
+        assert s.query("ASK { <http://www.wikidata.org/entity/Q2001> ?p ?o }").boolean is True
