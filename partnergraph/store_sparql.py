@@ -14,7 +14,12 @@ the server asks for; Virtuoso's ``/sparql-auth`` asks for Digest) or ``PARTNERGR
 
 Loads go into a staging graph in batches of ``INSERT DATA`` (``PARTNERGRAPH_SPARQL_BATCH``
 triples each, default 2000, halved when the server says a batch is too big; retried on network errors and 5xx answers: inserting the same triples twice is
-harmless), then one update request swaps it in with ``MOVE``. A swap whose answer was lost is
+harmless), then one update request swaps it in with ``MOVE``. Where the server has the SPARQL 1.1
+Graph Store Protocol (a third URL, ``sparql:QUERY_URL UPDATE_URL GSP_URL``, or
+``PARTNERGRAPH_SPARQL_GSP``; Virtuoso: ``/sparql-graph-crud-auth``), the staging graph is filled
+instead by POSTing Turtle in large chunks (``PARTNERGRAPH_SPARQL_GSP_BATCH`` triples, default
+50000, retried the same way; triples with blank nodes still go in one SPARQL request, so a retried
+chunk can never duplicate a node), before the same ``MOVE``. A swap whose answer was lost is
 never blindly repeated (a second ``MOVE`` of a graph already moved would empty the target): the
 store looks whether the staging graph is still there and repeats only if it is.
 """
@@ -99,9 +104,11 @@ def _nt(t: Triple) -> str:
 class SparqlStore(Store):
     """A remote SPARQL 1.1 server, through the Protocol (and nothing server-specific)."""
 
-    def __init__(self, query_url: str, update_url: str | None = None, *, read_only: bool = False,
-                 batch: int | None = None, timeout: float | None = None, retries: int = 4) -> None:
-        for u in (query_url, update_url):
+    def __init__(self, query_url: str, update_url: str | None = None, gsp_url: str | None = None, *,
+                 read_only: bool = False, batch: int | None = None, timeout: float | None = None,
+                 retries: int = 4) -> None:
+        gsp_url = gsp_url or os.environ.get("PARTNERGRAPH_SPARQL_GSP") or None
+        for u in (query_url, update_url, gsp_url):
             if u is not None and not re.match(r"^https?://[^\s]+$", u):
                 raise UserError(f"not an http(s) URL for a SPARQL endpoint: {u!r}")
             if u is not None and urllib.parse.urlsplit(u).password:
@@ -109,9 +116,12 @@ class SparqlStore(Store):
                                 "never in the store URL")
         self.query_url = query_url
         self.update_url = update_url or query_url
-        self.url = f"sparql:{query_url}" + (f" {update_url}" if update_url and update_url != query_url else "")
+        self.gsp_url = gsp_url
+        self.url = f"sparql:{query_url}" + (f" {self.update_url}" if self.update_url != query_url or gsp_url else "") + (
+            f" {gsp_url}" if gsp_url else "")
         self.read_only = read_only
         self.batch = batch or int(os.environ.get("PARTNERGRAPH_SPARQL_BATCH", "2000"))
+        self.gsp_batch = int(os.environ.get("PARTNERGRAPH_SPARQL_GSP_BATCH", "50000"))
         self.timeout = timeout or float(os.environ.get("PARTNERGRAPH_SPARQL_TIMEOUT", "600"))
         self.retries = retries
         self._lock = threading.RLock()
@@ -130,7 +140,7 @@ class SparqlStore(Store):
         self._bearer = os.environ.get("PARTNERGRAPH_SPARQL_TOKEN")
         if user is not None and password is not None:
             manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-            for u in {self.query_url, self.update_url}:
+            for u in {self.query_url, self.update_url, self.gsp_url} - {None}:
                 manager.add_password(None, u, user, password)
             handlers += [urllib.request.HTTPDigestAuthHandler(manager), urllib.request.HTTPBasicAuthHandler(manager)]
         return urllib.request.build_opener(*handlers)
@@ -138,8 +148,11 @@ class SparqlStore(Store):
     def _post(self, url: str, form: list[tuple[str, str]], accept: str, *, retry: bool = True) -> tuple[bytes, str, dict]:
         """POST a form; returns (body, content type, headers). Retries network errors and 5xx."""
         body = urllib.parse.urlencode(form).encode("utf-8")
-        headers = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-                   "User-Agent": "partnergraph"}
+        return self._request(url, body, "application/x-www-form-urlencoded; charset=utf-8", accept, retry=retry)
+
+    def _request(self, url: str, body: bytes, content_type: str, accept: str, *, retry: bool = True) -> tuple[bytes, str, dict]:
+        """POST a body; returns (body, content type, headers). Retries network errors and 5xx."""
+        headers = {"Accept": accept, "Content-Type": content_type, "User-Agent": "partnergraph"}
         if self._bearer:
             headers["Authorization"] = f"Bearer {self._bearer}"
         attempts = self.retries + 1 if retry else 1
@@ -295,25 +308,46 @@ class SparqlStore(Store):
     def generation(self, _value: int) -> None:
         pass
 
+    def _gsp_post(self, staging: URIRef, lines: list[str]) -> None:
+        """One chunk of triples into the staging graph through the Graph Store Protocol (POST adds
+        to a graph; sent as Turtle, of which the lines, N-Triples or with long strings, are valid)."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        assert self.gsp_url is not None
+        url = self.gsp_url + ("&" if "?" in self.gsp_url else "?") + urllib.parse.urlencode({"graph": str(staging)})
+        try:
+            self._request(url, "\n".join(lines).encode("utf-8"), "text/turtle; charset=utf-8", "*/*", retry=True)
+        finally:
+            self._forget()
+
     def _insert_batches(self, staging: URIRef, triples: Iterable[Triple]) -> None:
-        """Batches of INSERT DATA into the staging graph. Triples with blank nodes all go in the last
-        request: blank node labels are scoped to one request, so splitting them would split nodes."""
+        """Batches of INSERT DATA (or Graph Store Protocol POSTs) into the staging graph. Triples with
+        blank nodes all go in the last request, an update: blank node labels are scoped to one
+        request, so splitting them would split nodes, and a retried POST would copy them."""
         with_bnodes: list[str] = []
         batch: list[str] = []
+        gsp = self.gsp_url is not None
+        size = self.gsp_batch if gsp else self.batch
 
         def send(lines: list[str], bnodes: bool = False) -> None:
+            nonlocal size
             body = "{ GRAPH <%s> {\n%s\n} }" % (staging, "\n".join(lines))
             # INSERT DATA may not carry blank nodes on Virtuoso; a template with an empty WHERE
             # (one solution) makes the same fresh nodes on any server.
             try:
-                self._update(f"INSERT {body} WHERE {{}}" if bnodes else f"INSERT DATA {body}", retry=True)
+                if gsp and not bnodes:
+                    self._gsp_post(staging, lines)
+                else:
+                    self._update(f"INSERT {body} WHERE {{}}" if bnodes else f"INSERT DATA {body}", retry=True)
             except UserError as exc:
                 # Too big for the server's parser (Virtuoso: "memory exhausted" near 5000 lines):
                 # halve the batch, and keep the smaller size for the rest of the load.
                 if bnodes or len(lines) < 2 or not re.search(r"memory exhausted|\(413\)|too large", str(exc), re.I):
                     raise
                 half = len(lines) // 2
-                self.batch = max(1, min(self.batch, half))
+                size = max(1, min(size, half))
+                if not gsp:
+                    self.batch = size
                 send(lines[:half])
                 send(lines[half:])
 
@@ -323,7 +357,7 @@ class SparqlStore(Store):
                 with_bnodes.append(line)
                 continue
             batch.append(line)
-            if len(batch) >= self.batch:
+            if len(batch) >= size:
                 send(batch)
                 batch = []
         if batch:
@@ -465,9 +499,10 @@ def _is_query_error(detail: str) -> bool:
     return bool(re.search(r"\b(37000|SP0\d\d|SR\d{3}|22023|42000)\b", detail))
 
 
-def parse_sparql_url(rest: str) -> tuple[str, str | None]:
-    """``QUERY_URL[ UPDATE_URL]`` (a space or a comma between them)."""
+def parse_sparql_url(rest: str) -> tuple[str, str | None, str | None]:
+    """``QUERY_URL[ UPDATE_URL[ GSP_URL]]`` (a space or a comma between them)."""
     parts = [p for p in re.split(r"[\s,]+", rest.strip()) if p]
-    if not parts or len(parts) > 2:
-        raise UserError("use --store 'sparql:QUERY_URL' or 'sparql:QUERY_URL UPDATE_URL'")
-    return parts[0], parts[1] if len(parts) == 2 else None
+    if not parts or len(parts) > 3:
+        raise UserError("use --store 'sparql:QUERY_URL', 'sparql:QUERY_URL UPDATE_URL' or "
+                        "'sparql:QUERY_URL UPDATE_URL GRAPH_STORE_URL'")
+    return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None

@@ -118,8 +118,18 @@ class VirtuosoServer:
         return f"http://127.0.0.1:{self.http_port}/sparql-auth"
 
     @property
+    def gsp_url(self) -> str:
+        """Virtuoso's Graph Store Protocol endpoint for writers (HTTP Digest, as /sparql-auth)."""
+        return f"http://127.0.0.1:{self.http_port}/sparql-graph-crud-auth"
+
+    @property
     def store_url(self) -> str:
         return f"sparql:{self.query_url} {self.update_url}"
+
+    @property
+    def gsp_store_url(self) -> str:
+        """The store URL that also loads graphs through the Graph Store Protocol."""
+        return f"sparql:{self.query_url} {self.update_url} {self.gsp_url}"
 
     @property
     def env(self) -> dict[str, str]:

@@ -23,9 +23,14 @@ EX = "http://example.org/"
 
 
 def test_url_forms_and_query_kinds():
-    assert parse_sparql_url("http://h/sparql") == ("http://h/sparql", None)
-    assert parse_sparql_url(" http://h/sparql  http://h/update ") == ("http://h/sparql", "http://h/update")
-    assert parse_sparql_url("http://h/sparql,http://h/update") == ("http://h/sparql", "http://h/update")
+    assert parse_sparql_url("http://h/sparql") == ("http://h/sparql", None, None)
+    assert parse_sparql_url(" http://h/sparql  http://h/update ") == ("http://h/sparql", "http://h/update", None)
+    assert parse_sparql_url("http://h/sparql,http://h/update") == ("http://h/sparql", "http://h/update", None)
+    assert parse_sparql_url("http://h/sparql http://h/update http://h/gsp") == ("http://h/sparql", "http://h/update", "http://h/gsp")
+    with pytest.raises(UserError):
+        parse_sparql_url("http://h/a http://h/b http://h/c http://h/d")
+    with pytest.raises(UserError):
+        SparqlStore("http://h/sparql", None, "ftp://h/gsp")
     with pytest.raises(UserError):
         parse_sparql_url("")
     with pytest.raises(UserError, match="never in the store URL"):
@@ -212,3 +217,44 @@ def test_serve_on_virtuoso_answers_with_the_same_rules(virtuoso_url, tmp_path):
         srv.stop()
     with open_store(virtuoso_url) as s:  # the refused update changed nothing
         assert s.query("ASK { <http://www.wikidata.org/entity/Q2001> ?p ?o }").boolean is True
+
+
+def test_graph_store_protocol_loads_in_chunks_and_readers_see_old_or_new(virtuoso_server, virtuoso_url, runner, tmp_path,
+                                                                          monkeypatch):
+    """With a Graph Store Protocol URL, the staging graph is filled by POSTed chunks (blank nodes
+    still whole, literals exact), then swapped in by the same MOVE: a reader between two chunks
+    sees the previous graph, then the new one, never a part."""
+    url = virtuoso_server.gsp_store_url
+    g = URIRef(EX + "gsp")
+    old = [(URIRef(f"{EX}old{i}"), URIRef(f"{EX}p"), Literal(i)) for i in range(5)]
+    node = BNode()
+    new = [(URIRef(f"{EX}s{i}"), URIRef(f"{EX}p"), Literal(f"v{i}")) for i in range(30)]
+    new += [(node, URIRef(f"{EX}name"), Literal("blank", lang="en")), (URIRef(f"{EX}s0"), URIRef(f"{EX}ref"), node),
+            (URIRef(f"{EX}s1"), URIRef(f"{EX}text"), Literal('quote " back\\slash\nnewline é 😀')),
+            (URIRef(f"{EX}s1"), URIRef(f"{EX}d"), Literal("2024-01-02", datatype=URIRef("http://www.w3.org/2001/XMLSchema#date")))]
+    with open_store(url) as s, open_store(virtuoso_url) as reader:
+        assert s.gsp_url == virtuoso_server.gsp_url
+        s.replace_graph(g, old)
+        assert set(reader.graph_triples(g)) == set(old)
+        s.gsp_batch = 8
+        seen: list[int] = []
+        real = SparqlStore._gsp_post
+
+        def watched(self, staging, lines):  # noqa: ANN001, ANN202
+            real(self, staging, lines)
+            seen.append(len(set(reader.graph_triples(g)) & set(old)))  # the visible graph, after each chunk
+
+        with monkeypatch.context() as m:
+            m.setattr(SparqlStore, "_gsp_post", watched)
+            s.replace_graph(g, new)
+        assert len(seen) == 4 and seen == [len(old)] * 4  # 32 plain triples in chunks of 8; the old graph meanwhile
+        stored = set(reader.graph_triples(g))
+        assert len(stored) == len(new) and not stored & set(old)
+        assert (URIRef(f"{EX}s1"), URIRef(f"{EX}text"), Literal('quote " back\\slash\nnewline é 😀')) in stored
+        assert reader.query(f"SELECT ?l WHERE {{ <{EX}s0> <{EX}ref> ?b . ?b <{EX}name> ?l }}").rows == [(Literal("blank", lang="en"),)]
+        assert not [x for x in s._scan()[0] if str(x).startswith(STAGING_PREFIX)]
+    # the CLI takes the three-URL form and loads the small world through it
+    r = runner.invoke(main, ["--store", url, "load", str(write(tmp_path, "world.ttl", SMALL_WORLD))])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["--store", virtuoso_url, "rank", "--home", "Q1001", "--all", "--format", "csv"])
+    assert r.exit_code == 0 and "Alpha Foundation" in r.output, r.output
