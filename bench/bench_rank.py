@@ -40,14 +40,14 @@ def _median(fn, runs: int = 5) -> float:  # noqa: ANN001
     return statistics.median(times)
 
 
-def _embedded(tmp: Path, triples: int):  # noqa: ANN202
+def _embedded(tmp: Path, triples: int, name: str):  # noqa: ANN202
     from partnergraph.ontology import CURATED_GRAPH
     from partnergraph.store import open_store
 
-    data = tmp / f"data-{triples}.nt"
+    data = tmp / f"data-{name}-{triples}.nt"
     with open(data, "w", encoding="utf-8") as f:
         written = generate.generate(triples, f)
-    store = open_store(f"oxigraph:{tmp / f'store-{triples}'}")
+    store = open_store(f"oxigraph:{tmp / f'store-{name}-{triples}'}")
     started = time.perf_counter()
     # Set-up, not measured: a fresh store has no previous graph to keep, so the data is bulk-loaded
     # straight into its graph (a load's atomic swap is what `bench/run.py store` measures).
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
     text = query.bind({"home": HOME})
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        store, _data = _embedded(tmp, args.triples)
+        store, _data = _embedded(tmp, args.triples, "main")
         assert isinstance(store, OxigraphStore)
         rows = queries.run(store, query, {"home": HOME}).rows
         ours = _median(lambda: queries.run(store, query, {"home": HOME}))
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"rank_full_seconds: {full:.3f}", flush=True)
         store.close()
 
-        small, small_data = _embedded(tmp, RDFLIB_TRIPLES)
+        small, small_data = _embedded(tmp, RDFLIB_TRIPLES, "rdflib")
         ours_small = _median(lambda: queries.run(small, query, {"home": HOME}))
         small.close()
         seconds, finished, rdflib_rows = _rdflib_seconds(small_data, text, args.baseline_budget)
