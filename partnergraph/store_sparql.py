@@ -372,6 +372,11 @@ class SparqlStore(Store):
         if not str(name).startswith(_GRAPH_BASE):
             register = (f"INSERT DATA {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> <{name}> }} }} ;\n")
         text = f"MOVE SILENT <{staging}> TO <{name}> ;\n{register}{self._write_token_ops()}"
+        self._swap_update(text, staging, f"could not swap the new content into <{name}>; the previous graph is unchanged")
+
+    def _swap_update(self, text: str, probe: URIRef, failure: str) -> None:
+        """Send an update that moves ``probe`` (a staging graph) away; on a lost answer, retry only
+        while ``probe`` is still there, since repeating a MOVE that took effect would empty its target."""
         for attempt in range(self.retries + 1):
             try:
                 self._update(text)
@@ -379,12 +384,12 @@ class SparqlStore(Store):
             except StoreError:
                 time.sleep(min(0.5 * 2**attempt, 8))
                 try:
-                    still_there = self._select(f"ASK {{ GRAPH <{staging}> {{ ?s ?p ?o }} }}", dataset=False).boolean
+                    still_there = self._select(f"ASK {{ GRAPH <{probe}> {{ ?s ?p ?o }} }}", dataset=False).boolean
                 except StoreError:
                     continue
                 if not still_there:
                     return
-        raise StoreError(f"could not swap the new content into <{name}>; the previous graph is unchanged")
+        raise StoreError(failure)
 
     def replace_graph(self, name: URIRef, triples: Iterable[Triple]) -> None:
         if self.read_only:
@@ -441,19 +446,7 @@ class SparqlStore(Store):
                 self._update(" ;\n".join(ops + [self._write_token_ops()]))
             return
         text = " ;\n".join(ops + [self._write_token_ops()])
-        probe = next(iter(staged.values()))
-        for attempt in range(self.retries + 1):
-            try:
-                self._update(text)
-                return
-            except StoreError:
-                time.sleep(min(0.5 * 2**attempt, 8))
-                try:
-                    if not self._select(f"ASK {{ GRAPH <{probe}> {{ ?s ?p ?o }} }}", dataset=False).boolean:
-                        return
-                except StoreError:
-                    continue
-        raise StoreError("could not swap the restored graphs in; the store is unchanged")
+        self._swap_update(text, next(iter(staged.values())), "could not swap the restored graphs in; the store is unchanged")
 
     def _drop(self, name: URIRef) -> None:
         unregister = f"DELETE DATA {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> <{name}> }} }} ;\n"
