@@ -142,7 +142,7 @@ def rank(
 
 def _order_reasons(reasons: list[str]) -> list[str]:
     """Status first, then stack, goals and activities: the order a reader wants them in."""
-    order = ("status:", "maintains", "stewards", "shares goal", "")
+    order = ("status:", "maintains", "stewards", "and more:", "shares goal", "")
     def key(text: str) -> tuple[int, str]:
         for i, prefix in enumerate(order):
             if text.startswith(prefix):

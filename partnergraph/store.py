@@ -215,8 +215,20 @@ class Store(ABC):
         """Load the vocabulary into its own graph when it is missing or out of date."""
         current = ontology_graph()
         stored = set(self.graph_triples(ONTOLOGY_GRAPH)) if ONTOLOGY_GRAPH in self.graph_names() else set()
-        if len(stored) != len(current) or any(t not in current for t in stored):
+        # Compared by value: servers normalize literals (Virtuoso answers "3"^^xsd:decimal for "3.0").
+        wanted = {_value_key(t) for t in current}
+        if len(stored) != len(current) or any(_value_key(t) not in wanted for t in stored):
+            if self.read_only:
+                return  # a read-only store is read as it is; the next writer brings the vocabulary up to date
             self.replace_graph(ONTOLOGY_GRAPH, current)
+
+
+def _value_key(triple: tuple) -> tuple:
+    """A triple with its literal object as (value, datatype, language): equal values, equal keys."""
+    s, p, o = triple
+    if isinstance(o, Literal) and o.datatype is not None and o.value is not None:
+        return s, p, ("literal", o.value, o.datatype)
+    return s, p, o
 
 
 # ---------------------------------------------------------------------- Oxigraph

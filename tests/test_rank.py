@@ -250,3 +250,54 @@ def test_profile_and_explain_and_goals_cli(runner, store_url, small_world, tmp_p
     assert r.exit_code == 1 and "ongoing collaboration" in r.output and "Alpha Foundation" in r.output
     r = runner.invoke(main, ["--store", store_url, "goals", "--home", "Q1001", "--format", "json"])
     assert json.loads(r.output)["levels"][0]["label"] == "ongoing collaboration"
+
+
+def test_long_stack_reasons_are_cut_at_a_component_with_the_count(store, small_world, tmp_path):
+    """An organization stewarding 120 components of the stack: its reasons stop after about 600
+    characters, at a component, and say how many there are (Virtuoso 7.2 cannot group or sort a
+    string past 4 KB, and nobody reads 120 components in a list; explain lists each)."""
+    from conftest import PREFIXES, SRC
+
+    lines = [PREFIXES]
+    for i in range(120):
+        lines.append(f"pgid:usage-x{i} a pg:Usage ; pg:home wd:Q1001 ; pg:component pgid:component-x{i} ; "
+                     f"pg:criticality pg:CriticalityLow ; dcterms:source {SRC} .")
+        lines.append(f'pgid:component-x{i} a pg:Component ; rdfs:label "Long component name number {i}"@en ; '
+                     f'pg:unresolved true ; pg:searchLabel "Long component name number {i}" .')
+        lines.append(f"pgid:st-x{i} a pg:Stewardship ; pg:component pgid:component-x{i} ; pg:organization wd:Q2003 ; "
+                     f"pg:role pg:Maintainer ; dcterms:source {SRC} .")
+    more = tmp_path / "more.ttl"
+    more.write_text("\n".join(lines), encoding="utf-8")
+    load_paths(store, [small_world, more])
+    got = by_qid(rank(store, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False))
+    reasons = got["Q2003"]["reasons"]
+    shown = [r for r in reasons if r.startswith("maintains Long component name number ")]
+    assert 5 <= len(shown) < 120
+    assert all(r.endswith("(low criticality)") for r in shown)  # whole components, never a cut one
+    assert "and more: 120 components of the stack in all" in reasons
+    assert "shares goal: open knowledge" in [r.lower() for r in reasons]  # the other reasons stay
+    assert got["Q2003"]["stack"] == pytest.approx(120)  # the score counts every component
+    assert len(" | ".join(reasons)) < 1000
+
+
+def test_fractional_weights_and_ratios_keep_every_component_in_the_score(store, small_world, tmp_path):
+    """An owner (role weight 0.5) of a component another depends on: 1 x 0.5 x (1 + 1/3). Oxigraph 0.5
+    fails on products of long decimals (0.5 x 1.333…), which once dropped such parts from the score
+    silently; the ratios are doubles now, and a 0.4 weight multiplies them on every engine."""
+    from conftest import PREFIXES, SRC
+
+    more = tmp_path / "more.ttl"
+    more.write_text(PREFIXES + f"""
+        pgid:usage-3 a pg:Usage ; pg:home wd:Q1001 ; pg:component wd:Q3003 ; pg:criticality pg:CriticalityLow ;
+            dcterms:source {SRC} .
+        wd:Q3003 a pg:Component ; rdfs:label "gamma-core"@en .
+        wd:Q3001 pg:dependsOn wd:Q3003 .
+        pgid:st-3 a pg:Stewardship ; pg:component wd:Q3003 ; pg:organization wd:Q2003 ; pg:role pg:Owner ;
+            dcterms:source {SRC} .
+    """, encoding="utf-8")
+    load_paths(store, [small_world, more])
+    got = by_qid(rank(store, home=HOME, as_of=dt.date(2025, 1, 1), eligible_only=False,
+                      weights={"stack": 0.4, "goals": 0.3, "engagement": 0, "status": 0, "diversity": 0.7}))
+    assert got["Q2003"]["stack"] == pytest.approx(0.5 * (1 + 1 / 3))
+    # 0.4 x 0.6667 + 0.3 x 1 goal (Q2003 has no country: no diversity), rounded to the hundredth
+    assert got["Q2003"]["score"] == pytest.approx(0.57)

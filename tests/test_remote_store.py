@@ -258,3 +258,17 @@ def test_graph_store_protocol_loads_in_chunks_and_readers_see_old_or_new(virtuos
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["--store", virtuoso_url, "rank", "--home", "Q1001", "--all", "--format", "csv"])
     assert r.exit_code == 0 and "Alpha Foundation" in r.output, r.output
+
+
+@pytest.mark.virtuoso
+def test_opening_again_leaves_the_vocabulary_alone(virtuoso_url, monkeypatch):
+    """Virtuoso answers "3"^^xsd:decimal for the vocabulary's "3.0": equal values, so a second open
+    must not take it for an outdated vocabulary and rewrite its graph (every command did, once)."""
+    with open_store(virtuoso_url) as s:
+        s.ensure_ontology()
+
+        def refuse(*_args, **_kwargs):
+            raise AssertionError("the vocabulary graph was rewritten")
+
+        monkeypatch.setattr(s, "replace_graph", refuse)
+        s.ensure_ontology()
