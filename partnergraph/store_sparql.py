@@ -192,7 +192,9 @@ class SparqlStore(Store):
         with self._lock:
             if self._graphs is not None and now - self._graphs[0] < 1.0:
                 return self._graphs[1], self._graphs[2]
-        rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", dataset=False).rows
+        # (GROUP BY, not DISTINCT: the same answer, but Virtuoso 7.2 takes 25 s for DISTINCT over
+        # 100,000 quads and 20 ms for GROUP BY, and every query reads this list)
+        rows = self._select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", dataset=False).rows
         every = sorted({r[0] for r in rows if isinstance(r[0], URIRef)})
         registered = {r[0] for r in self._select(
             f"SELECT ?g WHERE {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> ?g }} }}", dataset=False).rows}
