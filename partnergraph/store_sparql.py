@@ -125,7 +125,7 @@ class SparqlStore(Store):
         self.timeout = timeout or float(os.environ.get("PARTNERGRAPH_SPARQL_TIMEOUT", "600"))
         self.retries = retries
         self._lock = threading.RLock()
-        self._graphs: tuple[float, list[URIRef], list[URIRef]] | None = None
+        self._graphs: tuple[float, list[URIRef], list[URIRef], str] | None = None  # (when, every, visible, token)
         self._token: tuple[float, str] | None = None
         self._generations: dict[str, int] = {}
         self._opener = self._make_opener()
@@ -188,9 +188,12 @@ class SparqlStore(Store):
         """(every graph, the visible ones). Visible: not hidden, and either under the project's graph
         base or registered by a load into a graph of another name — so a server's own graphs
         (Virtuoso's system graphs) stay out of partnergraph's view."""
+        # Read again when partnergraph wrote since (the write token changed: one tiny query), and at
+        # least every 30 s for writes made by other means.
         now = time.monotonic()
+        token = self._read_token()
         with self._lock:
-            if self._graphs is not None and now - self._graphs[0] < 1.0:
+            if self._graphs is not None and self._graphs[3] == token and now - self._graphs[0] < 30.0:
                 return self._graphs[1], self._graphs[2]
         # (GROUP BY, not DISTINCT: the same answer, but Virtuoso 7.2 takes 25 s for DISTINCT over
         # 100,000 quads and 20 ms for GROUP BY, and every query reads this list)
@@ -200,8 +203,14 @@ class SparqlStore(Store):
             f"SELECT ?g WHERE {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.managedGraph}> ?g }} }}", dataset=False).rows}
         visible = [g for g in every if not _is_hidden(g) and (str(g).startswith(_GRAPH_BASE) or g in registered)]
         with self._lock:
-            self._graphs = (now, every, visible)
+            self._graphs = (now, every, visible, token)
         return every, visible
+
+    def _read_token(self) -> str:
+        """The write token in the control graph, read now: it changes with every write through partnergraph."""
+        rows = self._select(f"SELECT ?t WHERE {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.writeToken}> ?t }} }}",
+                            dataset=False).rows
+        return str(rows[0][0]) if rows else ""
 
     def _forget(self) -> None:
         with self._lock:
@@ -300,9 +309,7 @@ class SparqlStore(Store):
             if self._token is not None and now - self._token[0] < 1.0:
                 token = self._token[1]
             else:
-                rows = self._select(f"SELECT ?t WHERE {{ GRAPH <{CONTROL_GRAPH}> {{ <{CONTROL_GRAPH}> <{PG.writeToken}> ?t }} }}",
-                                    dataset=False).rows
-                token = str(rows[0][0]) if rows else ""
+                token = self._read_token()
                 self._token = (now, token)
             return self._generations.setdefault(token, len(self._generations))
 
