@@ -1,12 +1,13 @@
 """rank: the prioritized list, explain and goals on a generated graph in the embedded store.
 
     python bench/run.py rank --triples 1000000
+    python bench/run.py rank --triples 10000000 --runs 1 --no-rdflib
 
 Prints, measured side by side in one run:
   rank_seconds                  the catalogue's prioritized_partners through the store layer (median of 5)
   rank_pyoxigraph_seconds       the same bound .rq text run by pyoxigraph directly on the same store
   rank_vs_pyoxigraph_ratio      the two divided (aim: at most 1.5)
-  rank_full_seconds             service.rank: the query plus the principles' verdicts for every organization
+  rank_full_seconds             with --full: service.rank, the query plus every organization's principles
   rank_rdflib_seconds           rdflib's in-memory engine on the same text over a 100,000-triple graph
                                 from the same generator (in a child process, stopped after --baseline-budget)
   rank_vs_rdflib_memory_ratio   rdflib's time over the project's on that 100,000-triple graph (aim: >= 1000)
@@ -30,7 +31,23 @@ RDFLIB_TRIPLES = 100_000
 HOME = "https://w3id.org/partnergraph/id/bench/org/home"
 
 
-def _median(fn, runs: int = 5) -> float:  # noqa: ANN001
+RUNS = 5  # --runs: measured runs per figure, after one warm-up
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    if not any(a.dest == "runs" for a in parser._actions):
+        parser.add_argument("--runs", type=int, default=5,
+                            help="rank: measured runs per figure after a warm-up (the median is printed)")
+    if not any(a.dest == "full" for a in parser._actions):
+        parser.add_argument("--full", action="store_true",
+                            help="rank: also time service.rank with every candidate's principles (minutes from 100,000 triples)")
+    if not any(a.dest == "no_rdflib" for a in parser._actions):
+        parser.add_argument("--no-rdflib", action="store_true",
+                            help="rank: skip the rdflib baseline on 100,000 triples (its figure does not depend on --triples)")
+
+
+def _median(fn, runs: int | None = None) -> float:  # noqa: ANN001
+    runs = runs if runs is not None else RUNS
     fn()  # warm-up: caches, first query plans
     times = []
     for _ in range(runs):
@@ -95,6 +112,8 @@ def run(args: argparse.Namespace) -> None:
     from partnergraph import queries, service
     from partnergraph.store import OxigraphStore
 
+    global RUNS
+    RUNS = max(1, args.runs)
     query = queries.get("prioritized_partners")
     text = query.bind({"home": HOME})
     with tempfile.TemporaryDirectory() as d:
@@ -118,9 +137,12 @@ def run(args: argparse.Namespace) -> None:
         print(f"explain_ms: {explain * 1000:.1f}", flush=True)
         goals = _median(lambda: service.goals(store, home=home))
         print(f"goals_ms: {goals * 1000:.1f}", flush=True)
-        full = _median(lambda: service.rank(store, home=home, eligible_only=False), runs=3)
-        print(f"rank_full_seconds: {full:.3f}", flush=True)
+        if args.full:
+            full = _median(lambda: service.rank(store, home=home, eligible_only=False), runs=min(3, RUNS))
+            print(f"rank_full_seconds: {full:.3f}", flush=True)
         store.close()
+        if args.no_rdflib:
+            return
 
         small, small_data = _embedded(tmp, RDFLIB_TRIPLES, "rdflib")
         ours_small = _median(lambda: queries.run(small, query, {"home": HOME}))
