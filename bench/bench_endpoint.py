@@ -121,7 +121,7 @@ def _load(port: int, path: str, query: str, clients: int, seconds: float, stop: 
 
 def _serve(store_url: str, port: int, timeout: float, cache: bool = True) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "partnergraph", "--store", store_url, "serve", "--port", str(port),
-                             "--threads", "48", "--query-timeout", str(timeout), "--cache-mb", "64" if cache else "0"],
+                             "--query-timeout", str(timeout), "--cache-mb", "64" if cache else "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
 
 

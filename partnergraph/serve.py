@@ -34,7 +34,8 @@ def _log_queries() -> None:
     log.setLevel(logging.INFO)
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        # the process id tells which web process answered (granian runs several)
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(message)s"))
         log.addHandler(handler)
         log.propagate = False
 
@@ -45,22 +46,32 @@ def _servable_by_url(store: Store) -> bool:
     return not (url.startswith("memory:") or url == "oxigraph:")
 
 
-def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threads: int = 8, workers: int | None = None,
+def default_processes() -> int:
+    """Web processes by default: one per core, at most 4 (past that the query workers are the bound)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threads: int = 16, workers: int | None = None,
                query_timeout: float = 30.0, max_rows: int = 10_000, update_token: str | None = None,
-               allow_service: bool = False, cache_mb: int = 64, server: str = "granian", processes: int = 1) -> None:
+               allow_service: bool = False, cache_mb: int = 64, server: str = "granian",
+               processes: int | None = None) -> None:
     """Serve until Ctrl-C (SIGINT) or SIGTERM; logs one line per SPARQL query with its duration.
 
     ``threads``: Python threads answering requests (per web process); ``workers``: query worker
-    processes (per web process); ``processes``: web processes (granian only)."""
+    processes (per web process; default: the cores shared among the web processes, at least 2, so
+    that one query running into its time limit never leaves a web process without a worker);
+    ``processes``: web processes (granian; default one per core, at most 4)."""
     if server not in SERVERS:
         raise UserError(f"unknown server {server!r}: use one of {', '.join(SERVERS)}")
     _log_queries()
-    workers = workers if workers is not None else max(2, os.cpu_count() or 2)
-    settings = {"query_timeout": query_timeout, "max_rows": max_rows, "workers": workers, "update_token": update_token,
-                "allow_service": allow_service, "cache_mb": cache_mb}
     if server == "granian" and not _servable_by_url(store):
         click.echo("  (a store in this process's memory: served by waitress in this process)", err=True)
         server = "waitress"
+    if processes is None:
+        processes = default_processes() if server == "granian" else 1
+    workers = workers if workers is not None else max(2, (os.cpu_count() or 2) // processes)
+    settings = {"query_timeout": query_timeout, "max_rows": max_rows, "workers": workers, "update_token": update_token,
+                "allow_service": allow_service, "cache_mb": cache_mb}
     if server == "granian":
         _run_granian(store, host, port, threads=threads, processes=processes, settings=settings)
     else:
@@ -190,12 +201,14 @@ def _run_granian(store: Store, host: str, port: int, *, threads: int, processes:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--server", "server_name", default="granian", show_default=True, type=click.Choice(SERVERS),
               help="HTTP server: granian (HTTP in Rust, several web processes) or waitress (one process, pure Python).")
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64), metavar="N",
-              help="Web processes sharing the port (granian); each has its own threads and query workers.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+@click.option("--processes", default=None, type=click.IntRange(1, 64), metavar="N",
+              help="Web processes sharing the port (granian; default: one per core, at most 4); each has its own "
+                   "threads, query workers and answer cache.")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
               help="Python threads answering requests (per web process).")
 @click.option("--workers", default=None, type=click.IntRange(0, 64), metavar="N",
-              help="Processes that evaluate /sparql queries, per web process (default: the number of cores, at least 2); "
+              help="Processes that evaluate /sparql queries, per web process (default: the cores shared among the web "
+                   "processes, at least 2); "
                    "0 evaluates in the web process, where the time limit cannot be enforced.")
 @click.option("--query-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 86400), metavar="SECONDS",
               help="Time limit of one SPARQL query; past it the query is stopped and answered with 503.")
@@ -208,7 +221,7 @@ def _run_granian(store: Store, host: str, port: int, *, threads: int, processes:
               help="Memory for answers of repeated queries, per web process (dropped whenever the data changes); 0: no cache.")
 @click.option("--allow-service", is_flag=True, help="Let queries use SERVICE (federation): the server then fetches other hosts.")
 @click.pass_obj
-def serve(obj, host: str, port: int, server_name: str, processes: int, threads: int, workers: int | None,  # noqa: ANN001
+def serve(obj, host: str, port: int, server_name: str, processes: int | None, threads: int, workers: int | None,  # noqa: ANN001
           query_timeout: float, max_rows: int, update_token: str | None, allow_service: bool, cache_mb: int) -> None:
     """Serve the web app and the SPARQL endpoint (granian, a production HTTP server) on HOST:PORT."""
     if update_token is not None and len(update_token) < 16:

@@ -201,13 +201,24 @@ def runner_for(app: Flask):  # noqa: ANN201
         return cfg["SPARQL_RUNNER"]
 
 
+def _generation_ttl() -> float:
+    """How long a load made by another process may go unnoticed by the answer caches (seconds,
+    $PARTNERGRAPH_GENERATION_TTL, default 0.05). Writes through the endpoint never wait for it."""
+    import os
+
+    try:
+        return max(0.0, float(os.environ.get("PARTNERGRAPH_GENERATION_TTL", "0.05")))
+    except ValueError:
+        return 0.05
+
+
 def configure(app: Flask, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,
               update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64,
               epoch: Any = None) -> None:
     """Endpoint settings (also what ``partnergraph serve`` sets from its options); ``epoch``: the
     write counter shared by the server's web processes (see GenerationClock)."""
     app.config.update(SPARQL_CACHE=AnswerCache(cache_mb << 20) if cache_mb > 0 else None,
-                      SPARQL_GENERATION=GenerationClock(app.config["STORE"], epoch=epoch),
+                      SPARQL_GENERATION=GenerationClock(app.config["STORE"], ttl=_generation_ttl(), epoch=epoch),
                       SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
                       SPARQL_UPDATE_TOKEN=update_token or None, SPARQL_ALLOW_SERVICE=allow_service,
                       SPARQL_LOCK=threading.Lock(), SPARQL_UPDATE_LOCK=threading.Lock(), SPARQL_RUNNER=None)
