@@ -6,7 +6,8 @@ Two servers:
 - granian (the default): HTTP in Rust, the WSGI app called from a pool of Python threads in each
   of ``--processes`` web processes that share the listening socket. Each web process opens the
   store itself (by its URL), builds the app and its own query workers; an update through any of
-  them bumps a counter in shared memory, so that every process drops its cached answers at once.
+  them bumps a counter in shared memory, so that every process drops its cached answers at once,
+  and a lock they share makes each update's integrity check and write one step.
 - waitress (``--server waitress``, and for a store that lives only in this process's memory):
   one process, HTTP in Python. Its single I/O thread bounds the endpoint at a few thousand
   small answers a second on two cores, which is why granian is the default.
@@ -170,9 +171,11 @@ def _run_granian(store: Store, host: str, port: int, *, threads: int, processes:
     # Granian starts its web processes with the default start method. Not fork: this process
     # already runs threads (pyoxigraph's), and a forked child blocked for good on a lock one of
     # them held. Spawned, each web process starts clean (a second or so) and inherits the shared
-    # counter, made in the same context.
+    # counter and update lock, made in the same context.
     mp.set_start_method("spawn", force=True)
-    epoch = mp.get_context("spawn").Value("q", 0)
+    from partnergraph.webapp.sparql import SharedEpoch
+
+    epoch = SharedEpoch(mp.get_context("spawn"))
     config = {"store_url": store.url, "settings": settings}
     stderr_logs = {"version": 1, "disable_existing_loggers": False,
                    "formatters": {"generic": {"()": "logging.Formatter", "fmt": "%(asctime)s granian: %(message)s"}},

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import multiprocessing as mp
 import os
 import re
 import signal
@@ -23,7 +22,7 @@ from test_endpoint import TOKEN, Server
 
 from partnergraph.loaders.rdf import load_paths
 from partnergraph.store import open_store
-from partnergraph.webapp.sparql import GenerationClock
+from partnergraph.webapp.sparql import GenerationClock, SharedEpoch
 
 WORLD = """@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix org: <http://www.w3.org/ns/org#> .
@@ -60,7 +59,7 @@ class FakeStore:
 
 
 def test_an_update_in_one_process_is_seen_at_once_by_the_clock_of_another():
-    epoch = mp.get_context("spawn").Value("q", 0)
+    epoch = SharedEpoch()
     a_store, b_store = FakeStore(), FakeStore()
     a, b = GenerationClock(a_store, ttl=3600, epoch=epoch), GenerationClock(b_store, ttl=3600, epoch=epoch)
     assert a() == b() == 1
@@ -73,6 +72,43 @@ def test_an_update_in_one_process_is_seen_at_once_by_the_clock_of_another():
     assert alone() == 1
     alone.refresh()
     assert alone() == 5
+
+
+def _hold(lock, held, released: str) -> None:  # noqa: ANN001
+    with lock:
+        held.set()
+        time.sleep(0.5)
+        with open(released, "w") as f:
+            f.write("released")
+
+
+def test_updates_through_different_web_processes_run_one_at_a_time(tmp_path, world):
+    """Another web process (here: a spawned stand-in) holding the shared update lock makes an
+    update here wait: each update is checked against the data the previous one left."""
+    import multiprocessing as mp
+
+    from partnergraph.webapp import close_app, create_app
+
+    epoch = SharedEpoch()
+    store = open_store(world, shared=True)
+    app = create_app(store, workers=0, update_token=TOKEN, epoch=epoch)
+    released = tmp_path / "released"
+    ctx = mp.get_context("spawn")
+    held = ctx.Event()
+    other = ctx.Process(target=_hold, args=(epoch.update_lock, held, str(released)))
+    other.start()
+    try:
+        assert held.wait(60)
+        upd = f'INSERT DATA {{ GRAPH <{CURATED}> {{ <http://www.wikidata.org/entity/Q2001> <http://www.w3.org/2000/01/rdf-schema#label> "A"@de }} }}'
+        r = app.test_client().post("/sparql", data=upd, headers={"Content-Type": "application/sparql-update",
+                                                                 "Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 204, r.get_data(as_text=True)
+        assert released.exists()  # it waited for the other process's update to end
+        assert epoch.value == 1
+    finally:
+        other.join(30)
+        close_app(app)
+        store.close()
 
 
 def _get(port: int, query: str) -> tuple[dict, str]:

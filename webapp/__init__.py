@@ -27,8 +27,8 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
 
     ``workers`` > 0 evaluates /sparql queries in that many killable processes when the store is an
     on-disk Oxigraph (the only way to enforce ``query_timeout``); 0 evaluates them in-process.
-    ``epoch``: a ``multiprocessing.Value`` shared by the web processes of one server, so that an
-    update through one of them invalidates the answer caches of all."""
+    ``epoch``: the ``SharedEpoch`` of the web processes of one server, so that an update through
+    one of them invalidates the answer caches of all (and updates run one at a time across them)."""
     from partnergraph.webapp import pages, sparql
 
     app = Flask(__name__)
