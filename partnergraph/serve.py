@@ -156,13 +156,19 @@ def _run_granian(store: Store, host: str, port: int, *, threads: int, processes:
     except ImportError as exc:  # an install without it: say what to do instead of a traceback
         raise UserError(f"granian is not installed ({exc}): pip install granian, or use --server waitress") from exc
 
-    # Refuse a busy port here, with the usual message (granian would log and exit), and name a
-    # real port when asked for any (0).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # granian binds an IP address: resolve a name (localhost) here, IPv4 first as waitress does.
+    # Refuse a busy port here too, with the usual message (granian would log and exit), and name
+    # a real port when asked for any (0).
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from exc
+    family, _, _, _, sockaddr = next((f for f in found if f[0] == socket.AF_INET), found[0])
+    address = sockaddr[0]
     with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, port))
+            probe.bind(sockaddr)
         except OSError as exc:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         port = probe.getsockname()[1]
@@ -182,7 +188,7 @@ def _run_granian(store: Store, host: str, port: int, *, threads: int, processes:
                    "handlers": {"console": {"formatter": "generic", "class": "logging.StreamHandler",
                                             "stream": "ext://sys.stderr"}},
                    "loggers": {"_granian": {"handlers": ["console"], "level": "ERROR", "propagate": False}}}
-    server = Server("partnergraph.serve:web_process_app", address=host, port=port, interface=Interfaces.WSGI,
+    server = Server("partnergraph.serve:web_process_app", address=address, port=port, interface=Interfaces.WSGI,
                     workers=processes, blocking_threads=threads, http=HTTPModes.http1, websockets=False,
                     log_level=LogLevels.error, log_dictconfig=stderr_logs, log_access=False,
                     respawn_failed_workers=True, workers_kill_timeout=30)

@@ -243,6 +243,15 @@ def test_waitress_is_still_there(world):
     assert "waitress" in out and "sparql SELECT 200" in out
 
 
+def test_a_host_name_is_resolved(world):
+    srv = Server(world, "--host", "localhost", "--processes", "1", "--workers", "1")  # granian binds an address
+    try:
+        assert _labels(_get(srv.port, LABELS)[0]) == ["Alpha Foundation"]
+    finally:
+        out = srv.stop()
+    assert "on http://localhost:" in out
+
+
 def test_refusals_are_one_clear_line(world):
     cli = [sys.executable, "-m", "partnergraph", "--store", world, "serve"]
     r = subprocess.run([*cli, "--server", "waitress", "--processes", "2"], capture_output=True, text=True, timeout=60)
@@ -253,3 +262,5 @@ def test_refusals_are_one_clear_line(world):
         port = busy.getsockname()[1]
         r = subprocess.run([*cli, "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*cli, "--host", "no-such-host.invalid"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "cannot listen on no-such-host.invalid:8000" in r.stderr and "Traceback" not in r.stderr
