@@ -14,6 +14,8 @@ throughput at 32 clients over the peer's); the endpoint_uncached_* figures with 
 (cache off) while another client keeps sending a pathological query that runs into the time limit
 (--heavy-timeout) and is killed each time, beside endpoint_p99_ms_c8 (cache off, no heavy query).
 Lookups are driven by wrk when it is installed (apt-get install wrk), else by the Python client.
+endpoint_waitress_qps_c32 / endpoint_granian_vs_waitress_ratio: the cached lookup at 32 clients under
+``--server waitress`` (one process, HTTP in Python), beside the default granian front, same run.
 """
 
 from __future__ import annotations
@@ -119,9 +121,9 @@ def _load(port: int, path: str, query: str, clients: int, seconds: float, stop: 
     return {"qps": len(latencies) / elapsed, "p50": p50, "p99": p99, "n": len(latencies), "errors": errors[0]}
 
 
-def _serve(store_url: str, port: int, timeout: float, cache: bool = True) -> subprocess.Popen:
+def _serve(store_url: str, port: int, timeout: float, cache: bool = True, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "partnergraph", "--store", store_url, "serve", "--port", str(port),
-                             "--threads", "48", "--query-timeout", str(timeout), "--cache-mb", "64" if cache else "0"],
+                             "--query-timeout", str(timeout), "--cache-mb", "64" if cache else "0", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
 
 
@@ -207,6 +209,17 @@ def run(args: argparse.Namespace) -> None:
                         results[(server, qname, clients)] = r
                         print(f"# {server} {qname} c{clients}: {r['qps']:.1f} q/s, p50 {r['p50']:.1f} ms, "
                               f"p99 {r['p99']:.1f} ms, {r['n']} ok, {r['errors']} errors", file=sys.stderr)
+            # the same lookups under the fallback server (waitress, one process): what the front buys
+            ours.send_signal(2)
+            ours.wait(30)
+            ours_port = _free_port()
+            ours = _serve(store_url, ours_port, 30.0, True, "--server", "waitress")
+            _wait(ours_port, "/sparql?query=ASK%7B%7D", ours)
+            _load(ours_port, "/sparql", LOOKUP, 1, min(1.0, seconds))
+            r = _measure(ours_port, "/sparql", LOOKUP, 32, seconds, fast=True)
+            results[("waitress", "lookup", 32)] = r
+            print(f"# partnergraph --server waitress lookup c32: {r['qps']:.1f} q/s, p50 {r['p50']:.1f} ms, "
+                  f"p99 {r['p99']:.1f} ms, {r['n']} ok, {r['errors']} errors", file=sys.stderr)
             # the same without the answer cache: every query evaluated by a worker
             ours.send_signal(2)
             ours.wait(30)
@@ -269,6 +282,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"endpoint_vs_rdflib_endpoint_ratio: {ours32['qps'] / max(theirs32['qps'], 1e-9):.2f}")
     rank_ratio = results[("partnergraph", "ranking", 32)]["qps"] / max(results[("rdflib_endpoint", "ranking", 32)]["qps"], 1e-9)
     print(f"endpoint_vs_rdflib_endpoint_ranking_ratio: {rank_ratio:.2f}")
+    wait32 = results[("waitress", "lookup", 32)]
+    print(f"endpoint_waitress_qps_c32: {wait32['qps']:.1f}")
+    print(f"endpoint_granian_vs_waitress_ratio: {ours32['qps'] / max(wait32['qps'], 1e-9):.2f}")
     unc32 = results[("uncached", "lookup", 32)]
     print(f"endpoint_uncached_qps_c32: {unc32['qps']:.1f}")
     print(f"endpoint_uncached_p99_ms_c32: {unc32['p99']:.1f}")

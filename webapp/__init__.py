@@ -3,7 +3,7 @@
 ``create_app(store, …)`` is an application factory with two blueprints: ``sparql`` (``/sparql``,
 the SPARQL 1.1 Protocol, see sparql.py) and ``pages`` (the editor at ``/``, ``/partners``,
 ``/org/<QID>``, ``/goals``, ``/graph``, ``/propose``; pages.py). ``partnergraph serve`` runs it
-under waitress. Labels come from data (and from Wikidata): Jinja escapes them everywhere, and a
+under granian (or waitress). Labels come from data (and from Wikidata): Jinja escapes them everywhere, and a
 Content Security Policy forbids inline scripts and anything from another origin.
 """
 
@@ -21,11 +21,14 @@ SECURITY_HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options",
 
 
 def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,  # noqa: ANN001
-               update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64) -> Flask:
+               update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64,
+               epoch=None) -> Flask:  # noqa: ANN001
     """Build the app over an open store.
 
     ``workers`` > 0 evaluates /sparql queries in that many killable processes when the store is an
-    on-disk Oxigraph (the only way to enforce ``query_timeout``); 0 evaluates them in-process."""
+    on-disk Oxigraph (the only way to enforce ``query_timeout``); 0 evaluates them in-process.
+    ``epoch``: the ``SharedEpoch`` of the web processes of one server, so that an update through
+    one of them invalidates the answer caches of all (and updates run one at a time across them)."""
     from partnergraph.webapp import pages, sparql
 
     app = Flask(__name__)
@@ -35,7 +38,7 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
     app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     sparql.configure(app, query_timeout=query_timeout, max_rows=max_rows, workers=workers,
-                     update_token=update_token, allow_service=allow_service, cache_mb=cache_mb)
+                     update_token=update_token, allow_service=allow_service, cache_mb=cache_mb, epoch=epoch)
     app.register_blueprint(sparql.bp)
     app.wsgi_app = sparql.QueryFront(app, cache_mb << 20)  # type: ignore[method-assign]
     app.register_blueprint(pages.bp)

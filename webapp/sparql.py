@@ -138,21 +138,59 @@ class AnswerCache:
                 self._bytes -= len(old.body) + len(old_key[1])
 
 
+class SharedEpoch:
+    """What the web processes of one server share (made before they start, handed to each):
+    a write counter in shared memory, read without a lock on every query, and the lock that makes
+    an update's integrity check and write one step across all of them (two processes checking
+    their updates against the same data and then both writing would let through what neither
+    check saw)."""
+
+    def __init__(self, ctx: Any = None) -> None:
+        import multiprocessing as mp
+
+        ctx = ctx or mp.get_context("spawn")
+        self.counter = ctx.RawValue("q", 0)  # an aligned 64-bit word: reads are atomic
+        self.update_lock = ctx.Lock()
+        self._bump = ctx.Lock()
+
+    @property
+    def value(self) -> int:
+        return self.counter.value
+
+    def bump(self) -> None:
+        with self._bump:
+            self.counter.value += 1
+
+
 class GenerationClock:
     """The store's write generation, read at most every ``ttl`` seconds. Where reads go to
     published snapshots, ``store.generation`` reads a file: twice per query that was a tenth of a
     small query's cost in the web process. A load by another process is seen within ``ttl``; this
-    process's own writes call ``refresh`` and are seen at once."""
+    process's own writes call ``refresh`` and are seen at once.
 
-    def __init__(self, store, ttl: float = 0.05) -> None:  # noqa: ANN001
+    ``epoch``: a ``SharedEpoch``, the counter shared by the web processes of one server. An
+    update through any of them bumps it, and the others read the store's generation again on their
+    next query: no process answers from its cache what an authorized update made stale, not even
+    within ``ttl``."""
+
+    def __init__(self, store, ttl: float = 0.05, epoch: Any = None) -> None:  # noqa: ANN001
         self.store = store
         self.ttl = ttl
+        self.epoch = epoch
+        self._epoch = epoch.value if epoch is not None else 0
         self._value = store.generation
         self._at = time.monotonic()
         self._reading = threading.Lock()
 
     def __call__(self) -> Any:
-        if time.monotonic() - self._at > self.ttl and self._reading.acquire(blocking=False):
+        if self.epoch is not None and self.epoch.value != self._epoch:
+            with self._reading:  # another process wrote: every thread waits for the fresh value
+                seen = self.epoch.value
+                if seen != self._epoch:
+                    self._value = self.store.generation
+                    self._at = time.monotonic()
+                    self._epoch = seen
+        elif time.monotonic() - self._at > self.ttl and self._reading.acquire(blocking=False):
             try:  # one thread reads; the others meanwhile go on with the value they have
                 self._value = self.store.generation
                 self._at = time.monotonic()
@@ -161,6 +199,9 @@ class GenerationClock:
         return self._value
 
     def refresh(self) -> None:
+        """After a write by this process (published already): seen here, and by the other web processes."""
+        if self.epoch is not None:
+            self.epoch.bump()
         self._value = self.store.generation
         self._at = time.monotonic()
 
@@ -183,14 +224,28 @@ def runner_for(app: Flask):  # noqa: ANN201
         return cfg["SPARQL_RUNNER"]
 
 
+def _generation_ttl() -> float:
+    """How long a load made by another process may go unnoticed by the answer caches (seconds,
+    $PARTNERGRAPH_GENERATION_TTL, default 0.05). Writes through the endpoint never wait for it."""
+    import os
+
+    try:
+        return max(0.0, float(os.environ.get("PARTNERGRAPH_GENERATION_TTL", "0.05")))
+    except ValueError:
+        return 0.05
+
+
 def configure(app: Flask, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,
-              update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64) -> None:
-    """Endpoint settings (also what ``partnergraph serve`` sets from its options)."""
+              update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64,
+              epoch: Any = None) -> None:
+    """Endpoint settings (also what ``partnergraph serve`` sets from its options); ``epoch``: the
+    ``SharedEpoch`` of the server's web processes (see GenerationClock)."""
     app.config.update(SPARQL_CACHE=AnswerCache(cache_mb << 20) if cache_mb > 0 else None,
-                      SPARQL_GENERATION=GenerationClock(app.config["STORE"]),
+                      SPARQL_GENERATION=GenerationClock(app.config["STORE"], ttl=_generation_ttl(), epoch=epoch),
                       SPARQL_TIMEOUT=query_timeout, SPARQL_MAX_ROWS=max_rows, SPARQL_WORKERS=workers,
                       SPARQL_UPDATE_TOKEN=update_token or None, SPARQL_ALLOW_SERVICE=allow_service,
-                      SPARQL_LOCK=threading.Lock(), SPARQL_UPDATE_LOCK=threading.Lock(), SPARQL_RUNNER=None)
+                      SPARQL_LOCK=threading.Lock(), SPARQL_RUNNER=None,
+                      SPARQL_UPDATE_LOCK=epoch.update_lock if epoch is not None else threading.Lock())
 
 
 # ------------------------------------------------------------------ responses

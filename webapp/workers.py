@@ -56,7 +56,10 @@ def _worker_main(conn: Connection, path: str) -> None:
     store = None
     visible: list = []
     generation = None
-    conn.send("ready")  # imports done: the pool hands out this worker only now
+    try:
+        conn.send("ready")  # imports done: the pool hands out this worker only now
+    except OSError:  # the server stopped while this worker was starting: nothing to say
+        return
 
     def reopen() -> str | None:
         # A read-only RocksDB open races with the web process's own flushes and compactions
