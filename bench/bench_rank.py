@@ -37,7 +37,7 @@ RUNS = 5  # --runs: measured runs per figure, after one warm-up
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     if not any(a.dest == "runs" for a in parser._actions):
         parser.add_argument("--runs", type=int, default=5,
-                            help="rank: measured runs per figure after a warm-up (the median is printed)")
+                            help="rank: measured runs per figure after a warm-up (the median is printed); 1: one cold run")
     if not any(a.dest == "full" for a in parser._actions):
         parser.add_argument("--full", action="store_true",
                             help="rank: also time service.rank with every candidate's principles (minutes from 100,000 triples)")
@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _median(fn, runs: int | None = None) -> float:  # noqa: ANN001
     runs = runs if runs is not None else RUNS
-    fn()  # warm-up: caches, first query plans
+    if runs > 1:
+        fn()  # warm-up: caches, first query plans (--runs 1: a single cold run, for 10M triples)
     times = []
     for _ in range(runs):
         started = time.perf_counter()
