@@ -712,7 +712,19 @@ class OxigraphStore(_StagedReplace, Store):
                 if isinstance(result, ox.QuerySolutions):
                     variables = [v.value for v in result.variables]
                     width = len(variables)
-                    rows = [tuple(_from_ox(sol[i]) for i in range(width)) for sol in result]
+                    # Terms repeat across rows (labels, statuses, IRIs): each distinct one is made
+                    # into an rdflib term once per result (rdflib's Literal() costs ~30 µs).
+                    made: dict = {}
+
+                    def term(t, made=made):  # noqa: ANN001, ANN202
+                        if t is None:
+                            return None
+                        got = made.get(t)
+                        if got is None:
+                            got = made[t] = _from_ox(t)
+                        return got
+
+                    rows = [tuple(term(sol[i]) for i in range(width)) for sol in result]
                     return QueryResult("SELECT", variables=variables, rows=rows)
                 g = Graph()
                 for prefix, ns in PREFIXES.items():
