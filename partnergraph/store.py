@@ -224,7 +224,7 @@ class Store(ABC):
 
 
 def _value_key(triple: tuple) -> tuple:
-    """A triple with its literal object as (value, datatype, language): equal values, equal keys."""
+    """A triple with a typed literal object as its value and datatype: equal values, equal keys."""
     s, p, o = triple
     if isinstance(o, Literal) and o.datatype is not None and o.value is not None:
         return s, p, ("literal", o.value, o.datatype)
