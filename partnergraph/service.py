@@ -264,8 +264,11 @@ DEFAULT_TARGETS = {"https://w3id.org/partnergraph/ns#OngoingCollaboration": 5,
                    "https://w3id.org/partnergraph/ns#ConversationStarted": 5}
 
 
-#: The status ladder with the home organization's targets (goal_progress without the counting).
-_LEVELS = """
+#: The status ladder with the home organization's targets (goal_progress without the counting),
+#: bound through the catalogue's own parameter binding.
+_LEVELS = queries.parse_query("""\
+# title: Status levels and targets
+# param: home iri none — the home organization whose targets are read
 PREFIX pg: <https://w3id.org/partnergraph/ns#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -280,7 +283,7 @@ WHERE {
 }
 GROUP BY ?status ?statusLabel ?level
 ORDER BY DESC(?level)
-"""
+""", "goal_levels")
 
 
 def goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = None) -> dict[str, Any]:
@@ -291,7 +294,7 @@ def goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = 
         params["asOf"] = as_of.isoformat()
     # The levels and their targets alone: the counts, stale ones and members come from the one
     # organizations_by_status pass (goal_progress would read every claim a second time).
-    levels = store.query(_LEVELS.replace("VALUES ?home { UNDEF }", f"VALUES ?home {{ {home.n3()} }}")).dicts()
+    levels = queries.run(store, _LEVELS, {"home": home}).dicts()
     orgs = queries.run(store, queries.get("organizations_by_status"), params).dicts()
     from_data = any(r.get("target") is not None for r in levels)
     out = []

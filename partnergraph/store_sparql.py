@@ -193,6 +193,7 @@ class SparqlStore(Store):
         now = time.monotonic()
         token = self._read_token()
         with self._lock:
+            self._token = (now, token)  # fresh: `generation` need not ask again within its second
             if self._graphs is not None and self._graphs[3] == token and now - self._graphs[0] < 30.0:
                 return self._graphs[1], self._graphs[2]
         # (GROUP BY, not DISTINCT: the same answer, but Virtuoso 7.2 takes 25 s for DISTINCT over
