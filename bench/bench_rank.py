@@ -11,8 +11,12 @@ Prints, measured side by side in one run:
   rank_rdflib_seconds           rdflib's in-memory engine on the same text over a 100,000-triple graph
                                 from the same generator (in a child process, stopped after --baseline-budget)
   rank_vs_rdflib_memory_ratio   rdflib's time over the project's on that 100,000-triple graph (aim: >= 1000)
-  explain_ms, goals_ms          service.explain (without the list position, which is a ranking) and
-                                service.goals at --triples (aim: under 100 each)
+  explain_first_ms, goals_first_ms
+                                service.explain (without the list position, which is a ranking) and
+                                service.goals at --triples, the first call after the data changed:
+                                it computes the answer
+  explain_ms, goals_ms          the same calls once the answer is derived for this version of the
+                                data, as every later reader gets it (aim: under 100 each)
 """
 
 from __future__ import annotations
@@ -134,8 +138,16 @@ def run(args: argparse.Namespace) -> None:
         print(f"rank_vs_pyoxigraph_ratio: {ours / direct:.2f}", flush=True)
         home = queries.to_term(HOME, "iri")
         top = rows[0][0]  # the first of the list: the organization with the most evidence to explain
+        # The first call after the data changed computes the answer; every later one, in this
+        # process or another reading the same snapshot, reads it (Store.derived).
+        started = time.perf_counter()
+        service.explain(store, top, home=home, with_rank=False)
+        print(f"explain_first_ms: {(time.perf_counter() - started) * 1000:.1f}", flush=True)
         explain = _median(lambda: service.explain(store, top, home=home, with_rank=False))
         print(f"explain_ms: {explain * 1000:.1f}", flush=True)
+        started = time.perf_counter()
+        service.goals(store, home=home)
+        print(f"goals_first_ms: {(time.perf_counter() - started) * 1000:.1f}", flush=True)
         goals = _median(lambda: service.goals(store, home=home))
         print(f"goals_ms: {goals * 1000:.1f}", flush=True)
         if args.full:

@@ -86,7 +86,7 @@ def default_home(store: Store) -> URIRef:
     return DEFAULT_HOME
 
 
-def rank(
+def _rank(
     store: Store,
     *,
     home: URIRef | None = None,
@@ -166,7 +166,7 @@ def _triples_of(store: Store, nodes: list[URIRef]) -> dict[URIRef, list[list[str
     return out
 
 
-def explain(
+def _explain(
     store: Store,
     org: Any,
     *,
@@ -226,7 +226,7 @@ def explain(
     # Its place in the list needs the whole ranking: the one costly step, skipped on request.
     # The verdicts are computed once: for everyone when ranking (rank needs them all), else for it alone.
     validation = principles_verdicts(store, as_of=as_of, focus=None if with_rank else [iri])
-    ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False, validation=validation) if with_rank else []
+    ranked = _rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False, validation=validation) if with_rank else []
     at = next((i for i, r in enumerate(ranked) if r["iri"] == str(iri)), None)
     position = ranked[at] if at is not None else None
     eligible_rank = None
@@ -286,8 +286,8 @@ ORDER BY DESC(?level)
 """, "goal_levels")
 
 
-def goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = None) -> dict[str, Any]:
-    """Targets against current counts per status level, who fills each, who is stale, what is missing."""
+def _goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = None) -> dict[str, Any]:
+    """goals, computed."""
     home = home if home is not None else default_home(store)
     params: dict[str, Any] = {"home": home}
     if as_of is not None:
@@ -327,3 +327,89 @@ def goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = 
         "window": "twelve months",
         "levels": out,
     }
+
+
+# ----------------------------------------------------------------------------- derived once per data version
+
+_FINGERPRINT: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """What the derived answers also depend on besides the data: this version's catalogue, shapes
+    and scoring code (an upgrade or an edited query must not be answered from an older result)."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        import hashlib
+        from pathlib import Path
+
+        import partnergraph
+        from partnergraph import shapes
+
+        digest = hashlib.sha256(partnergraph.__version__.encode())
+        files = [Path(__file__), Path(shapes.__file__), *sorted(Path(queries.__file__).parent.glob("*.rq")),
+                 *sorted(Path(shapes.__file__).parent.glob("*.ttl"))]
+        for f in files:
+            digest.update(f.name.encode())
+            digest.update(f.read_bytes())
+        _FINGERPRINT = digest.hexdigest()[:16]
+    return _FINGERPRINT
+
+
+def _derived_key(job: str, home: URIRef | None, as_of: _dt.date | None, **rest: Any) -> str:
+    """The key of a derived answer: the job, its arguments, and the day when it is "as of today"
+    (statuses, staleness and recency are read at today's date)."""
+    import json
+
+    return json.dumps({"job": job, "code": _code_fingerprint(), "home": str(home) if home is not None else None,
+                       "as_of": as_of.isoformat() if as_of is not None else "today " + _dt.date.today().isoformat(),
+                       **rest}, sort_keys=True, default=str)
+
+
+def rank(
+    store: Store,
+    *,
+    home: URIRef | None = None,
+    as_of: _dt.date | None = None,
+    weights: Mapping[str, float] | None = None,
+    eligible_only: bool = True,
+    limit: int | None = None,
+    validation: ValidationResult | None = None,
+) -> list[dict[str, Any]]:
+    """The prioritized list: one dict per organization, best first.
+
+    Each has rank, qid (None when unresolved), label, iri, score, its components, status,
+    reasons, and whether it is an eligible partner under the principles (with those it fails).
+    Computed once per version of the data (Store.derived), unless a validation is handed in."""
+    if validation is not None:
+        return _rank(store, home=home, as_of=as_of, weights=weights, eligible_only=eligible_only, limit=limit,
+                     validation=validation)
+    checked = check_weights(weights or {})
+    key = _derived_key("rank", home, as_of, weights=checked, eligible_only=eligible_only)
+    rows = store.derived(key, lambda: _rank(store, home=home, as_of=as_of, weights=checked, eligible_only=eligible_only))
+    return rows[:limit] if limit else rows
+
+
+def explain(
+    store: Store,
+    org: Any,
+    *,
+    home: URIRef | None = None,
+    as_of: _dt.date | None = None,
+    weights: Mapping[str, float] | None = None,
+    with_rank: bool = True,
+) -> dict[str, Any]:
+    """Every number behind one organization's score: per component its weight, points and
+    weighted contribution, and per piece of evidence the item, the nodes and triples it was read
+    from and their sources; plus its rank, status history, activities and principles verdict.
+    Computed once per version of the data (Store.derived)."""
+    iri = queries.to_term(org, "iri", "organization")
+    checked = check_weights(weights or {})
+    key = _derived_key("explain", home, as_of, org=str(iri), weights=checked, with_rank=with_rank)
+    return store.derived(key, lambda: _explain(store, iri, home=home, as_of=as_of, weights=checked, with_rank=with_rank))
+
+
+def goals(store: Store, *, home: URIRef | None = None, as_of: _dt.date | None = None) -> dict[str, Any]:
+    """Targets against current counts per status level, who fills each, who is stale, what is
+    missing. Computed once per version of the data (Store.derived)."""
+    key = _derived_key("goals", home, as_of)
+    return store.derived(key, lambda: _goals(store, home=home, as_of=as_of))

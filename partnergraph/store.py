@@ -19,6 +19,7 @@ wants rdflib's API (pyshacl, serializers).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import re
@@ -27,7 +28,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
@@ -211,6 +212,55 @@ class Store(ABC):
             self._drop(g)
         return len(left)
 
+    # ------------------------------------------------------------------ derived values
+
+    #: At most this many derived values are kept in memory per store object, and this many bytes.
+    _DERIVED_ENTRIES = 256
+    _DERIVED_BYTES = 64 << 20
+
+    def _derived_version(self) -> tuple[object, Path | None]:
+        """The version of the data that derived values are keyed on, and the folder they persist
+        in for other processes (None: kept in this process only)."""
+        return (self.generation, None)
+
+    def derived(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A JSON value derived from the data (goal progress, an explanation, the ranking),
+        computed once per version of the data and key, then answered from memory — and, for an
+        on-disk store, from a file beside the published snapshot, so that the next process reading
+        the same data does not compute it again. A write makes a new version; a value is only
+        kept if the data did not change while it was computed. Each call returns a fresh copy."""
+        import json
+
+        version, folder = self._derived_version()
+        memo_key = (version, key)
+        with _DERIVED_LOCK:
+            memo = self.__dict__.setdefault("_derived_memo", {})
+            text = memo.pop(memo_key, None)
+            if text is not None:
+                memo[memo_key] = text  # most recently used last
+                return json.loads(text)
+        path = folder / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".json") if folder is not None else None
+        if path is not None:
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(saved, dict) and saved.get("key") == key and "value" in saved:
+                    text = json.dumps(saved["value"], ensure_ascii=False, separators=(",", ":"))
+            except (OSError, ValueError):
+                text = None  # absent, or half-written by a process that was killed: computed again
+        if text is None:
+            value = compute()
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            if self._derived_version()[0] != version:
+                return json.loads(text)  # the data changed meanwhile: right for the caller, not kept
+            if path is not None:
+                _write_derived(path, key, text)
+        with _DERIVED_LOCK:
+            memo[memo_key] = text
+            total = sum(len(t) for t in memo.values())
+            while memo and (len(memo) > self._DERIVED_ENTRIES or total > self._DERIVED_BYTES):
+                total -= len(memo.pop(next(iter(memo))))
+        return json.loads(text)
+
     def ensure_ontology(self) -> None:
         """Load the vocabulary into its own graph when it is missing or out of date."""
         current = ontology_graph()
@@ -221,6 +271,32 @@ class Store(ABC):
             if self.read_only:
                 return  # a read-only store is read as it is; the next writer brings the vocabulary up to date
             self.replace_graph(ONTOLOGY_GRAPH, current)
+
+
+_DERIVED_LOCK = threading.Lock()
+#: Files of derived values kept per published snapshot (the oldest go first).
+_DERIVED_FILES = 512
+
+
+def _write_derived(path: Path, key: str, text: str) -> None:
+    """Persist one derived value: written aside, then renamed in (readers never see half a file);
+    a folder that cannot be written (a store on read-only media) only means no persistence."""
+    import json
+
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write('{"key":' + json.dumps(key, ensure_ascii=False) + ',"value":')
+            f.write(text)
+            f.write("}")
+        os.replace(tmp, path)
+        files = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        for old in files[: max(0, len(files) - _DERIVED_FILES)]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _value_key(triple: tuple) -> tuple:
@@ -405,6 +481,11 @@ class _Snapshots:
     def prune(self, keep: int, rmtree) -> None:  # noqa: ANN001
         import fcntl
 
+        derived = self.dir / "derived"
+        if derived.is_dir():  # values derived from older snapshots (Store.derived)
+            for entry in derived.iterdir():
+                if entry.name != f"gen-{keep}":
+                    rmtree(entry, ignore_errors=True)
         for entry in self.dir.iterdir():
             name = entry.name
             if name.startswith("tmp-") or (name.startswith("gen-") and not name.endswith(".lock") and name != f"gen-{keep}"):
@@ -658,6 +739,7 @@ class OxigraphStore(_StagedReplace, Store):
                     yield self._ox
                 finally:
                     self._graphs = None
+                    self._writes += 1  # again at the end: nothing read during the write is taken as current
                 return
             primary = _open_primary(self.path, self._wait)  # type: ignore[arg-type]
             try:
@@ -679,6 +761,16 @@ class OxigraphStore(_StagedReplace, Store):
     @generation.setter
     def generation(self, _value: int) -> None:
         pass
+
+    def _derived_version(self) -> tuple[object, Path | None]:
+        # A published snapshot never changes: values derived from snapshot N are kept beside it
+        # (PATH.snapshots/derived/gen-N/) for every process that reads it. The primary, held for
+        # writing, is this process's own: its values are kept in memory, per write.
+        if self._reads_snapshots:
+            number = self._snaps.number()  # type: ignore[union-attr]
+            if number is not None:
+                return (f"gen-{number}", self._snaps.dir / "derived" / f"gen-{number}")  # type: ignore[union-attr]
+        return (f"own-{self._writes}", None)
 
     # Default graph of every query: the store's default graph plus each named graph that is
     # not hidden (staging, pending proposals); GRAPH ?g sees the same graphs.

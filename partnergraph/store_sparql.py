@@ -213,6 +213,11 @@ class SparqlStore(Store):
                             dataset=False).rows
         return str(rows[0][0]) if rows else ""
 
+    def _derived_version(self) -> tuple[object, None]:
+        # The write token, read now (one tiny query), and the half-minute: a server is also written
+        # by other means than partnergraph, which the token does not see. Kept in this process only.
+        return ((self._read_token(), int(time.monotonic() // 30)), None)
+
     def _forget(self) -> None:
         with self._lock:
             self._graphs = None
