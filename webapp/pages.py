@@ -11,7 +11,6 @@ import hmac
 import json
 import re
 import secrets
-import threading
 from importlib import resources
 from typing import Any, Callable
 
@@ -46,34 +45,12 @@ def _store():  # noqa: ANN202
     return current_app.config["STORE"]
 
 
-class _Cache:
-    """Validation is the slow part of a ranking; keep the last one until the data changes."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.key: Any = None
-        self.value: Any = None
-
-
-def _validation(as_of: _dt.date | None):  # noqa: ANN202
-    from partnergraph.service import principles_verdicts
-
-    store = _store()
-    cache: _Cache = current_app.config.setdefault("VALIDATION_CACHE", _Cache())
-    key = (store.generation, as_of)
-    with cache.lock:
-        if cache.key != key:
-            cache.value = principles_verdicts(store, as_of=as_of)
-            cache.key = key
-        return cache.value
-
-
 def ranking(as_of: _dt.date | None, show_all: bool) -> list[dict[str, Any]]:
-    """The prioritized list as the ranking service gives it (validation cached per data generation)."""
+    """The prioritized list as the ranking service gives it: a derived answer, computed once per
+    version of the data (and shared with `partnergraph rank` and the other web processes)."""
     from partnergraph.service import rank
 
-    store = _store()
-    return rank(store, as_of=as_of, validation=_validation(as_of), eligible_only=not show_all)
+    return rank(_store(), as_of=as_of, eligible_only=not show_all)
 
 
 def as_of_arg() -> _dt.date | None:
