@@ -588,6 +588,26 @@ def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable
                     return
             text = _THIS.sub("?this", head) + f" VALUES ?this {{ {const} }} " + _THIS.sub(const, body)
         else:
+            groups = _not_exists_groups(_THIS.sub("?this", body)) if len(ordered) > 1 else None
+            if groups is not None:
+                # The same for every candidate: FILTER NOT EXISTS alone holds for the candidates
+                # for which some group has a solution, which one positive join per group finds.
+                # (Oxigraph evaluates FILTER NOT EXISTS row by row without starting from the row's
+                # organization: Relevance took 21 s for every candidate at 100,000 triples.)
+                selects = list(re.finditer(r"\bSELECT\b", head, re.IGNORECASE))
+                prologue = text[: selects[-1].start()] if selects else ""
+                try:
+                    holding: set = set()
+                    for g in groups:
+                        found = store.query(prologue + " SELECT DISTINCT ?this WHERE { " + values + " " + g + " }")
+                        holding.update(r[0] for r in found.rows)
+                except Exception:  # noqa: BLE001 - a group this split wrongly: the general way below
+                    holding = None  # type: ignore[assignment]
+                if holding is not None:
+                    for this in ordered:
+                        if this not in holding:
+                            _add(this, None, shape, severity, message, path, component)
+                    return
             text = _THIS.sub("?this", head) + " " + values + " " + _THIS.sub("?this", body)
         result = store.query(text)
         has_value = "value" in result.variables

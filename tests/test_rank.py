@@ -328,3 +328,9 @@ def test_one_organization_asks_the_not_exists_groups(world2, monkeypatch):
     evaluate_principles(world2, as_of=dt.date(2025, 6, 1), focus=[WD.Q2003])
     asks = [t for t in texts if re.search(r"\bASK\s*\{", t)]
     assert len(asks) >= 2  # mission alignment (one group), relevance (two)
+    # for every candidate: one positive join per group, candidates without any are the findings
+    texts.clear()
+    everyone = evaluate_principles(world2, as_of=dt.date(2025, 6, 1))
+    joins = [t for t in texts if re.search(r"SELECT DISTINCT \?this WHERE \{ VALUES \?this", t)]
+    assert len(joins) >= 3  # mission alignment (one group), relevance (three)
+    assert "Relevance" in everyone.verdicts[WD.Q2003].failed_principles
