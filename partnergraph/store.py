@@ -131,6 +131,11 @@ class Store(ABC):
     read_only: bool = False
     #: Hosts a query may reach with SERVICE (none by default: see check_service).
     allowed_service_hosts: tuple[str, ...] = ()
+    #: Whether a large set of bindings is best handed to a query as a sub-select joined on its
+    #: variable rather than a VALUES block: Oxigraph joins a sub-select by hash, and a VALUES block
+    #: row by row with anything but a basic pattern. rdflib joins sub-selects pair by pair, and
+    #: Virtuoso 7.2 answers some such joins wrongly: they keep VALUES.
+    joins_subselects_by_hash: bool = False
 
     @abstractmethod
     def query(self, text: str) -> QueryResult:
@@ -640,6 +645,8 @@ class OxigraphStore(_StagedReplace, Store):
     (reads the newest snapshot: rank, query, validate, never blocked by a load), and shared
     (``partnergraph serve``: reads the newest snapshot, and opens the database for writing only
     for the moment of a write, so that a load in another process can run while it serves)."""
+
+    joins_subselects_by_hash = True
 
     def __init__(self, path: str | None, *, read_only: bool = False, shared: bool = False) -> None:
         import pyoxigraph as ox
