@@ -223,10 +223,11 @@ def _explain(
         c["points"] = round(max(pts) if c["name"] == "diversity" and pts else sum(pts), 4)
         c["contribution"] = round(c["weight"] * c["points"], 4)
     score = round(sum(c["contribution"] for c in components.values()), 2)
-    # Its place in the list needs the whole ranking: the one costly step, skipped on request.
-    # The verdicts are computed once: for everyone when ranking (rank needs them all), else for it alone.
-    validation = principles_verdicts(store, as_of=as_of, focus=None if with_rank else [iri])
-    ranked = _rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False, validation=validation) if with_rank else []
+    # Its place in the list needs the whole ranking: the one costly step, skipped on request, and
+    # the derived one (computed once per version of the data, shared with `rank` and the pages).
+    # Its own verdict is evaluated for it alone (the same verdict: a test holds them equal).
+    validation = principles_verdicts(store, as_of=as_of, focus=[iri])
+    ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False) if with_rank else []
     at = next((i for i, r in enumerate(ranked) if r["iri"] == str(iri)), None)
     position = ranked[at] if at is not None else None
     eligible_rank = None
