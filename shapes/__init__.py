@@ -574,6 +574,10 @@ def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable
         if where is None:
             raise NativeUnsupported("a constraint without SELECT … WHERE {")
         head, body = text[: where.end()], text[where.end():]
+        selects = list(re.finditer(r"\bSELECT\b", head, re.IGNORECASE))
+        prologue = text[: selects[-1].start()] if selects else ""  # the PREFIX lines, for ASKs and joins
+        label = shapes.value(shape, RDFS.label)
+        principle = str(label) if label else str(shape)
         if len(ordered) == 1 and not re.search(r"\bSELECT\b", body, re.IGNORECASE):
             # One organization (its page, explain): $this pre-bound by substitution, as SHACL-SPARQL
             # defines it. Engines plan a constant inside FILTER NOT EXISTS from the start; a
@@ -584,15 +588,13 @@ def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable
                 # A constraint made of FILTER NOT EXISTS alone holds for it when one of the groups
                 # has a solution: one ASK each. (Oxigraph takes 1.2 s for even a one-pattern
                 # FILTER NOT EXISTS at a million triples, and 10 ms to ASK the same pattern.)
-                selects = list(re.finditer(r"\bSELECT\b", head, re.IGNORECASE))
-                prologue = text[: selects[-1].start()] if selects else ""
                 try:
                     holds = any(store.query(prologue + " ASK { " + g + " }").boolean for g in groups)
                 except Exception:  # noqa: BLE001 - a group this split wrongly: the general way below
                     holds = None
                 if holds is not None:
                     if not holds:
-                        _add(ordered[0], None, shape, severity, message, path, component)
+                        _add(ordered[0], None, shape, principle, severity, message, path, component)
                     return
             text = _THIS.sub("?this", head) + f" VALUES ?this {{ {const} }} " + _THIS.sub(const, body)
         else:
@@ -602,8 +604,6 @@ def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable
                 # for which some group has a solution, which one positive join per group finds.
                 # (Oxigraph evaluates FILTER NOT EXISTS row by row without starting from the row's
                 # organization: Relevance took 21 s for every candidate at 100,000 triples.)
-                selects = list(re.finditer(r"\bSELECT\b", head, re.IGNORECASE))
-                prologue = text[: selects[-1].start()] if selects else ""
                 try:
                     holding: set = set()
                     for g in groups:
@@ -614,7 +614,7 @@ def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable
                 if holding is not None:
                     for this in ordered:
                         if this not in holding:
-                            _add(this, None, shape, severity, message, path, component)
+                            _add(this, None, shape, principle, severity, message, path, component)
                     return
             text = _THIS.sub("?this", head) + " " + block + " " + _THIS.sub("?this", body)
         result = store.query(text)
@@ -625,12 +625,11 @@ def evaluate_principles(store, *, as_of: _dt.date | None = None, focus: Iterable
             if this is None or (this, value) in seen:
                 continue
             seen.add((this, value))
-            _add(this, value, shape, severity, message, path, component)
+            _add(this, value, shape, principle, severity, message, path, component)
 
-    def _add(this: Node, value: Node | None, shape: URIRef, severity: str, message: str, path: Node | None,
-             component: URIRef) -> None:
-        label = shapes.value(shape, RDFS.label)
-        findings.append(Finding(focus=this, organization=this, shape=shape, principle=str(label) if label else str(shape),
+    def _add(this: Node, value: Node | None, shape: URIRef, principle: str, severity: str, message: str,
+             path: Node | None, component: URIRef) -> None:
+        findings.append(Finding(focus=this, organization=this, shape=shape, principle=principle,
                                 severity=severity, message=message.replace("{$this}", str(this)), value=value,
                                 path=path, component=component))
 
