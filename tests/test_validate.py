@@ -39,6 +39,36 @@ def test_stale_ongoing_collaboration_is_a_warning(store, small_world):
     assert len(found) == 1 and found[0].severity == "Warning" and stale.eligible
 
 
+def test_stale_check_reads_the_latest_claim_and_the_window(store, tmp_path):
+    """Stale: the latest claim by the as-of date is an ongoing collaboration and no activity falls in
+    the twelve months before it. Later claims of another status, claims after the as-of date and
+    activities in the window all count; the native evaluator and pyshacl agree on every engine."""
+    from conftest import SMALL_WORLD, SRC, write
+
+    extra = f"""
+    pgid:sc-20 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2002 ; pg:status pg:OngoingCollaboration ;
+        dcterms:date "2023-01-01"^^xsd:date ; dcterms:source {SRC} .
+    pgid:sc-21 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2002 ; pg:status pg:ConversationStarted ;
+        dcterms:date "2024-01-01"^^xsd:date ; dcterms:source {SRC} .
+    pgid:sc-30 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2003 ; pg:status pg:OngoingCollaboration ;
+        dcterms:date "2022-05-01"^^xsd:date ; dcterms:source {SRC} .
+    pgid:sc-31 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2003 ; pg:status pg:ConversationStarted ;
+        dcterms:date "2026-01-01"^^xsd:date ; dcterms:source {SRC} .
+    """
+    load_paths(store, [write(tmp_path, "stale.ttl", SMALL_WORLD + extra)])
+
+    def stale(result):
+        return {f.organization for f in result.findings if "stale" in f.message}
+
+    for as_of, expected in ((dt.date(2024, 6, 1), {WD["Q2003"]}),
+                            (dt.date(2025, 6, 1), {WD["Q2001"], WD["Q2003"]}),
+                            (dt.date(2026, 6, 1), {WD["Q2001"]})):
+        assert stale(validate_store(store, as_of=as_of)) == expected, as_of
+        assert stale(S.evaluate_principles(store, as_of=as_of)) == expected, as_of
+        for org in (WD["Q2001"], WD["Q2002"], WD["Q2003"]):
+            assert stale(S.evaluate_principles(store, as_of=as_of, focus=[org])) == expected & {org}, (as_of, org)
+
+
 def test_native_sparql_evaluation_matches_pyshacl(bundled_store_url):
     """The one-pass Oxigraph evaluation of SHACL-SPARQL constraints gives pyshacl's results."""
     with open_store(bundled_store_url, read_only=True) as s:
