@@ -278,7 +278,9 @@ WHERE {
   ?status a pg:PartnershipStatus ; pg:level ?level ; skos:prefLabel ?statusLabel .
   OPTIONAL {
     VALUES ?home { UNDEF }
-    ?t a pg:Target ; pg:home ?home ; pg:status ?status ; pg:targetCount ?t0 .
+    # (the home compared, not looked up: see goal_progress)
+    ?t a pg:Target ; pg:status ?status ; pg:targetCount ?t0 ; pg:home ?targetHome .
+    FILTER (?targetHome = ?home)
     OPTIONAL { ?t dcterms:source ?s0 . }
   }
 }
