@@ -387,8 +387,14 @@ def rank(
         return _rank(store, home=home, as_of=as_of, weights=weights, eligible_only=eligible_only, limit=limit,
                      validation=validation)
     checked = check_weights(weights or {})
-    key = _derived_key("rank", home, as_of, weights=checked, eligible_only=eligible_only)
-    rows = store.derived(key, lambda: _rank(store, home=home, as_of=as_of, weights=checked, eligible_only=eligible_only))
+    # One derived list with every organization: the eligible ones are read from it (explain and
+    # the partners page ask for both; computed once).
+    key = _derived_key("rank", home, as_of, weights=checked)
+    rows = store.derived(key, lambda: _rank(store, home=home, as_of=as_of, weights=checked, eligible_only=False))
+    if eligible_only:
+        rows = [r for r in rows if r["eligible"]]
+        for i, row in enumerate(rows, 1):
+            row["rank"] = i
     return rows[:limit] if limit else rows
 
 

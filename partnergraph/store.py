@@ -246,19 +246,24 @@ class Store(ABC):
                 return json.loads(text)
         path = folder / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".json") if folder is not None else None
         if path is not None:
-            try:
-                saved = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(saved, dict) and saved.get("key") == key and "value" in saved:
-                    text = json.dumps(saved["value"], ensure_ascii=False, separators=(",", ":"))
-            except (OSError, ValueError):
-                text = None  # absent, or half-written by a process that was killed: computed again
+            text = _read_derived(path, key)
         if text is None:
-            value = compute()
-            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-            if self._derived_version()[0] != version:
-                return json.loads(text)  # the data changed meanwhile: right for the caller, not kept
-            if path is not None:
-                _write_derived(path, key, text)
+            # One computation per value at a time: a caller that finds it under way (another
+            # thread, or another process reading the same snapshot: the web processes, the
+            # server's warmer, a CLI call) waits for it and reads its result instead of computing
+            # the same answer beside it on the same cores.
+            with _derived_flight(memo_key, path):
+                with _DERIVED_LOCK:
+                    text = memo.get(memo_key)
+                if text is None and path is not None:
+                    text = _read_derived(path, key)
+                if text is None:
+                    value = compute()
+                    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                    if self._derived_version()[0] != version:
+                        return json.loads(text)  # the data changed meanwhile: right for the caller, not kept
+                    if path is not None:
+                        _write_derived(path, key, text)
         with _DERIVED_LOCK:
             memo[memo_key] = text
             total = sum(len(t) for t in memo.values())
@@ -281,6 +286,57 @@ class Store(ABC):
 _DERIVED_LOCK = threading.Lock()
 #: Files of derived values kept per published snapshot (the oldest go first).
 _DERIVED_FILES = 512
+
+
+_DERIVED_FLIGHTS: dict[tuple, list] = {}  # memo key -> [lock, holders]; under _DERIVED_LOCK
+
+
+def _read_derived(path: Path, key: str) -> str | None:
+    """A persisted derived value, as JSON text; None when absent or unreadable (half-written by a
+    process that was killed, or another key's: computed again)."""
+    import json
+
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(saved, dict) and saved.get("key") == key and "value" in saved:
+        return json.dumps(saved["value"], ensure_ascii=False, separators=(",", ":"))
+    return None
+
+
+@contextlib.contextmanager
+def _derived_flight(memo_key: tuple, path: Path | None):  # noqa: ANN202
+    """Hold the right to compute one derived value: a lock per value among this process's threads
+    and, where the value persists beside a snapshot, an advisory file lock (``fcntl.flock``, freed
+    by the kernel if its holder dies) among the processes reading that snapshot."""
+    with _DERIVED_LOCK:
+        entry = _DERIVED_FLIGHTS.setdefault(memo_key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            handle = None
+            if path is not None:
+                try:
+                    import fcntl
+
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    handle = open(path.with_suffix(".lock"), "a+b")  # noqa: SIM115 - held across the yield
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                except (OSError, ImportError):
+                    if handle is not None:
+                        handle.close()
+                    handle = None  # a folder that cannot be written: this process alone is kept in step
+            try:
+                yield
+            finally:
+                if handle is not None:
+                    handle.close()  # closing frees the lock
+    finally:
+        with _DERIVED_LOCK:
+            entry[1] -= 1
+            if entry[1] == 0:
+                _DERIVED_FLIGHTS.pop(memo_key, None)
 
 
 def _write_derived(path: Path, key: str, text: str) -> None:

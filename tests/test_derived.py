@@ -148,3 +148,59 @@ def test_another_version_of_the_code_does_not_reuse_answers(tmp_path, monkeypatc
         counting = _Counting(reader, monkeypatch)
         service.goals(reader, home=HOME)
         assert counting.n > 0
+
+
+def test_one_computation_at_a_time_among_threads(tmp_path) -> None:
+    import threading
+    import time
+
+    store = open_store("memory:")
+    calls = []
+
+    def compute() -> int:
+        calls.append(1)
+        time.sleep(0.3)
+        return 7
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(store.derived("k", compute))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [7, 7, 7, 7] and len(calls) == 1
+
+
+def _slow_child(path: str, started: str) -> None:
+    import time
+
+    with open_store(f"oxigraph:{path}", read_only=True) as reader:
+        def compute() -> int:
+            Path(started).touch()
+            time.sleep(1.5)
+            return 42
+        reader.derived("shared", compute)
+
+
+def test_a_process_waits_for_the_one_computing_and_reads_its_answer(tmp_path) -> None:
+    """The web processes, the server's warmer and a CLI call reading one snapshot: the answer
+    under way in one is waited for by the others, not computed again beside it."""
+    import multiprocessing
+    import time
+
+    path = tmp_path / "store"
+    with open_store(f"oxigraph:{path}") as writer:
+        load_paths(writer, [write(tmp_path, "world.ttl", SMALL_WORLD)], CURATED_GRAPH)
+    started = tmp_path / "started"
+    child = multiprocessing.get_context("fork").Process(target=_slow_child, args=(str(path), str(started)))
+    child.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists():
+            assert time.monotonic() < deadline and child.is_alive(), "the child never started computing"
+            time.sleep(0.02)
+        with _readers(path) as reader:
+            assert reader.derived("shared", lambda: pytest.fail("computed a second time")) == 42
+    finally:
+        child.join(30)
+    assert child.exitcode == 0
