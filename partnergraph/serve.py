@@ -55,7 +55,7 @@ def default_processes() -> int:
 def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threads: int = 16, workers: int | None = None,
                query_timeout: float = 30.0, max_rows: int = 10_000, update_token: str | None = None,
                allow_service: bool = False, cache_mb: int = 64, server: str = "granian",
-               processes: int | None = None) -> None:
+               processes: int | None = None, warm: bool = True) -> None:
     """Serve until Ctrl-C (SIGINT) or SIGTERM; logs one line per SPARQL query with its duration.
 
     ``threads``: Python threads answering requests (per web process); ``workers``: query worker
@@ -72,7 +72,7 @@ def run_server(store: Store, host: str = "127.0.0.1", port: int = 8000, *, threa
         processes = default_processes() if server == "granian" else 1
     workers = workers if workers is not None else max(2, (os.cpu_count() or 2) // processes)
     settings = {"query_timeout": query_timeout, "max_rows": max_rows, "workers": workers, "update_token": update_token,
-                "allow_service": allow_service, "cache_mb": cache_mb}
+                "allow_service": allow_service, "cache_mb": cache_mb, "warm": warm}
     if server == "granian":
         _run_granian(store, host, port, threads=threads, processes=processes, settings=settings)
     else:
@@ -229,13 +229,17 @@ def _run_granian(store: Store, host: str, port: int, *, threads: int, processes:
 @click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0), metavar="MB",
               help="Memory for answers of repeated queries, per web process (dropped whenever the data changes); 0: no cache.")
 @click.option("--allow-service", is_flag=True, help="Let queries use SERVICE (federation): the server then fetches other hosts.")
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Derive the ranking and goal progress in the background after every change of the data (and each "
+                   "day), so that pages do not compute them on a visitor's request.")
 @click.pass_obj
 def serve(obj, host: str, port: int, server_name: str, processes: int | None, threads: int, workers: int | None,  # noqa: ANN001
-          query_timeout: float, max_rows: int, update_token: str | None, allow_service: bool, cache_mb: int) -> None:
+          query_timeout: float, max_rows: int, update_token: str | None, allow_service: bool, cache_mb: int,
+          warm: bool) -> None:
     """Serve the web app and the SPARQL endpoint (granian, a production HTTP server) on HOST:PORT."""
     if update_token is not None and len(update_token) < 16:
         raise UserError("the update token must be at least 16 characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')")
     with obj.open(shared=True) as store:  # loads in other processes may run while it serves
         run_server(store, host, port, threads=threads, workers=workers, query_timeout=query_timeout,
                    max_rows=max_rows, update_token=update_token, allow_service=allow_service, cache_mb=cache_mb,
-                   server=server_name, processes=processes)
+                   server=server_name, processes=processes, warm=warm)

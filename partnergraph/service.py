@@ -179,6 +179,7 @@ def _explain(
     weighted contribution, and per piece of evidence the item, the nodes and triples it was read
     from and their sources; plus its rank, status history, activities and principles verdict."""
     iri = queries.to_term(org, "iri", "organization")
+    asked_home = home  # the ranking is looked up as asked: the same derived list as the pages'
     home = home if home is not None else default_home(store)
     w = dict(DEFAULT_WEIGHTS)
     w.update(check_weights(weights or {}))
@@ -227,7 +228,7 @@ def _explain(
     # the derived one (computed once per version of the data, shared with `rank` and the pages).
     # Its own verdict is evaluated for it alone (the same verdict: a test holds them equal).
     validation = principles_verdicts(store, as_of=as_of, focus=[iri])
-    ranked = rank(store, home=home, as_of=as_of, weights=weights, eligible_only=False) if with_rank else []
+    ranked = rank(store, home=asked_home, as_of=as_of, weights=weights, eligible_only=False) if with_rank else []
     at = next((i for i, r in enumerate(ranked) if r["iri"] == str(iri)), None)
     position = ranked[at] if at is not None else None
     eligible_rank = None

@@ -271,3 +271,50 @@ def test_only_web_addresses_become_links(tmp_path):
     html = app.test_client().get("/org/Q2001").get_data(as_text=True)
     assert 'href="https://alpha.example"' in html
     s.close()
+
+
+def test_the_warmer_derives_the_pages_answers_before_anyone_asks(tmp_path, monkeypatch):
+    """With warm=True (partnergraph serve), the ranking and goal progress are derived in the
+    background after each change of the data: the pages then run none of the ranking's work."""
+    import time
+
+    from conftest import SMALL_WORLD
+
+    from partnergraph import service
+    from partnergraph.webapp import Warmer, close_app
+
+    s = open_store("memory:")
+    load_paths(s, [write(tmp_path, "world.ttl", SMALL_WORLD)])
+    computed = []
+    real_rank, real_goals = service._rank, service._goals
+    monkeypatch.setattr(service, "_rank", lambda *a, **k: computed.append("rank") or real_rank(*a, **k))
+    monkeypatch.setattr(service, "_goals", lambda *a, **k: computed.append("goals") or real_goals(*a, **k))
+    monkeypatch.setattr(Warmer.__init__, "__defaults__", (0.05,))  # look at the generation every 50 ms
+    app = create_app(s, workers=0, warm=True)
+    try:
+        warmer = app.config["WARMER"]
+
+        def settled(generation) -> None:  # noqa: ANN001
+            deadline = time.monotonic() + 60
+            while warmer.warmed is None or warmer.warmed[0] != generation:
+                assert time.monotonic() < deadline and warmer.errors == 0, "the warmer did not derive the answers"
+                time.sleep(0.02)
+
+        settled(s.generation)
+        assert sorted(computed) == ["goals", "rank"]
+        client = app.test_client()
+        assert "Alpha Foundation" in client.get("/partners").get_data(as_text=True)
+        assert client.get("/goals.json").status_code == 200
+        assert client.get("/org/Q2001").status_code == 200
+        assert sorted(computed) == ["goals", "rank"], "a page computed what the warmer had derived"
+        # a write: derived again, in the background
+        load_paths(s, [write(tmp_path, "world.ttl", SMALL_WORLD + f"""
+            pgid:sc-9 a pg:StatusClaim ; pg:home wd:Q1001 ; pg:organization wd:Q2002 ; pg:status pg:OngoingCollaboration ;
+                dcterms:date "2024-02-01"^^xsd:date ; dcterms:source {SRC} .""")])
+        settled(s.generation)
+        assert sorted(computed) == ["goals", "goals", "rank", "rank"]
+        assert "Beta Corp" in client.get("/goals").get_data(as_text=True)
+        assert sorted(computed) == ["goals", "goals", "rank", "rank"]
+    finally:
+        close_app(app)
+        s.close()

@@ -22,8 +22,12 @@ SECURITY_HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options",
 
 def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, workers: int = 2,  # noqa: ANN001
                update_token: str | None = None, allow_service: bool = False, cache_mb: int = 64,
-               epoch=None) -> Flask:  # noqa: ANN001
+               epoch=None, warm: bool = False) -> Flask:  # noqa: ANN001
     """Build the app over an open store.
+
+    ``warm``: derive the ranking and goal progress in the background whenever the data changes
+    (and each new day), so that the partners, goals and organization pages answer from the derived
+    answers instead of computing them on a visitor's request (``partnergraph serve`` does).
 
     ``workers`` > 0 evaluates /sparql queries in that many killable processes when the store is an
     on-disk Oxigraph (the only way to enforce ``query_timeout``); 0 evaluates them in-process.
@@ -43,6 +47,9 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
     app.wsgi_app = sparql.QueryFront(app, cache_mb << 20)  # type: ignore[method-assign]
     app.register_blueprint(pages.bp)
 
+    if warm:
+        app.config["WARMER"] = Warmer(store)
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS:
@@ -52,8 +59,51 @@ def create_app(store, *, query_timeout: float = 30.0, max_rows: int = 10_000, wo
     return app
 
 
+class Warmer:
+    """A daemon thread that derives the answers the pages read (the whole ranking, which the
+    partners page and every organization page's position come from, and goal progress) for the
+    home organization and today, each time the store's generation or the date changes. Every web
+    process runs one; Store.derived lets one of them compute each answer and the others read it."""
+
+    def __init__(self, store, interval: float = 5.0) -> None:  # noqa: ANN001
+        import threading
+
+        self.store = store
+        self.interval = interval
+        self.warmed: object = None  # (generation, day) last derived
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="partnergraph-warmer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import datetime as dt
+        import logging
+
+        from partnergraph import service
+
+        log = logging.getLogger("partnergraph.warmer")
+        while not self._stop.is_set():
+            try:
+                state = (self.store.generation, dt.date.today())
+                if state != self.warmed:
+                    service.rank(self.store, eligible_only=False)
+                    service.goals(self.store)
+                    self.warmed = state
+            except Exception as exc:  # noqa: BLE001 - a page computes it on request instead
+                self.errors += 1
+                log.warning("could not derive the ranking and goals in the background: %s", exc)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def close_app(app: Flask) -> None:
-    """Stop the app's query workers (``partnergraph serve`` calls it on shutdown)."""
+    """Stop the app's query workers and warmer (``partnergraph serve`` calls it on shutdown)."""
+    warmer = app.config.pop("WARMER", None)
+    if warmer is not None:
+        warmer.stop()
     runner = app.config.get("SPARQL_RUNNER")
     if runner is not None:
         runner.close()
