@@ -143,6 +143,27 @@ def test_goals_counts_and_staleness(world2):
     assert later["ongoing collaboration"]["organizations"][0]["stale"] is True
 
 
+def test_a_claim_with_two_sources_is_one_organization(store, tmp_path):
+    """Goal progress and organizations_by_status count an organization once, whatever the number
+    of sources of its latest claim (one row each, the first source in code-point order)."""
+    from conftest import SMALL_WORLD, write
+
+    from partnergraph import queries
+    from partnergraph.service import goals
+
+    load_paths(store, [write(tmp_path, "two.ttl", SMALL_WORLD + """
+        pgid:sc-1 dcterms:source <https://example.org/a-second-source> .""")])
+    levels = {l["label"]: l for l in goals(store, home=HOME, as_of=dt.date(2025, 1, 1))["levels"]}
+    ongoing = levels["ongoing collaboration"]
+    assert ongoing["count"] == 1 and [o["qid"] for o in ongoing["organizations"]] == ["Q2001"]
+    assert ongoing["organizations"][0]["source"] == "https://example.org/a-second-source"
+    rows = queries.run(store, queries.get("organizations_by_status"), {"home": HOME, "asOf": "2025-01-01"}).dicts()
+    assert [str(r["org"]) for r in rows] == [str(WD["Q2001"])]
+    progress = {str(r["statusLabel"]): r for r in
+                queries.run(store, queries.get("goal_progress"), {"home": HOME, "asOf": "2025-01-01"}).dicts()}
+    assert int(progress["ongoing collaboration"]["count"]) == 1
+
+
 def test_native_principles_equal_the_full_validator(world2):
     from partnergraph.service import validate_store
     from partnergraph.shapes import evaluate_principles
