@@ -343,8 +343,12 @@ def _chosen_weights(profile: str | None, weights: tuple[str, ...]) -> dict[str, 
 @click.option("--home", callback=_home, metavar="QID", help="The home organization (default: the one the data declares).")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=NUMBER", help="Override a score weight (repeatable).")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=str), metavar="FILE.toml", help="Weights from a TOML profile.")
+@click.option("--no-position", is_flag=True,
+              help="Leave out its place in the list, which needs the whole ranking (derived once per version of the "
+                   "data: the first call after a load ranks every organization, some 40 s at a million triples).")
 @click.pass_obj
-def explain(obj: Ctx, org: str, fmt: str, as_of: _dt.date | None, home, weights: tuple[str, ...], profile: str | None) -> None:  # noqa: ANN001
+def explain(obj: Ctx, org: str, fmt: str, as_of: _dt.date | None, home, weights: tuple[str, ...], profile: str | None,  # noqa: ANN001
+            no_position: bool) -> None:
     """Why an organization ranks where it does: every number behind its score, with evidence.
 
     ORG is a QID (Q95), a prefixed name or an IRI (organizations without a Wikidata item)."""
@@ -352,12 +356,16 @@ def explain(obj: Ctx, org: str, fmt: str, as_of: _dt.date | None, home, weights:
 
     chosen = _chosen_weights(profile, weights)
     with obj.open(read_only=True) as store:
-        result = explain_org(store, org, home=home, as_of=as_of, weights=chosen)
+        result = explain_org(store, org, home=home, as_of=as_of, weights=chosen, with_rank=not no_position)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    place = f"#{result['rank']} of the eligible partners" if result["rank"] else (
-        "not eligible: fails " + ", ".join(result["failed_principles"]) if not result["eligible"] else "not ranked")
+    if not result["eligible"]:
+        place = "not eligible: fails " + ", ".join(result["failed_principles"])
+    elif no_position:
+        place = "eligible"
+    else:
+        place = f"#{result['rank']} of the eligible partners" if result["rank"] else "not ranked"
     click.echo(f"{result['label']} ({result['qid'] or result['iri']}): score {result['score']} as of {result['as_of']}, {place}")
     rows = [{"component": c["name"], "weight": c["weight"], "points": c["points"], "contribution": c["contribution"],
              "evidence": len(c["evidence"])} for c in result["components"]]

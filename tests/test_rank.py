@@ -263,6 +263,11 @@ def test_profile_and_explain_and_goals_cli(runner, store_url, small_world, tmp_p
     assert r.exit_code == 0, r.output
     assert "Alpha Foundation (Q2001): score 10.82" in r.output and "#1 of the eligible partners" in r.output
     assert "source: https://example.org/source" in r.output
+    r = runner.invoke(main, ["--store", store_url, "explain", "Q2001", "--home", "Q1001", "--as-of", "2025-01-01",
+                             "--no-position", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    assert got["score"] == 10.82 and got["rank"] is None and got["rank_among_all"] is None and got["eligible"]
     r = runner.invoke(main, ["--store", store_url, "explain", "Q2001", "--home", "Q1001", "--format", "json"])
     assert json.loads(r.output)["qid"] == "Q2001"
     r = runner.invoke(main, ["--store", store_url, "explain", "Q999999"])
