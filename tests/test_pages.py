@@ -318,3 +318,35 @@ def test_the_warmer_derives_the_pages_answers_before_anyone_asks(tmp_path, monke
     finally:
         close_app(app)
         s.close()
+
+
+def test_a_failing_warmer_is_logged_once_per_state_and_pages_still_answer(tmp_path, monkeypatch, caplog):
+    import logging
+    import time
+
+    from conftest import SMALL_WORLD
+
+    from partnergraph import service
+    from partnergraph.webapp import Warmer, close_app
+
+    s = open_store("memory:")
+    load_paths(s, [write(tmp_path, "world.ttl", SMALL_WORLD)])
+    real_rank = service._rank
+    monkeypatch.setattr(service, "_rank", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("server gone")))
+    monkeypatch.setattr(Warmer.__init__, "__defaults__", (0.02,))
+    caplog.set_level(logging.WARNING, logger="partnergraph.warmer")
+    app = create_app(s, workers=0, warm=True)
+    try:
+        warmer = app.config["WARMER"]
+        deadline = time.monotonic() + 30
+        while warmer.errors == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)  # some fifteen more rounds: the same state is not tried again at once
+        assert warmer.errors == 1 and warmer.warmed is None
+        assert "server gone" in caplog.text and "pages will compute them on request" in caplog.text
+        monkeypatch.setattr(service, "_rank", real_rank)
+        assert "Alpha Foundation" in app.test_client().get("/partners").get_data(as_text=True)
+    finally:
+        close_app(app)
+        s.close()

@@ -79,20 +79,26 @@ class Warmer:
     def _run(self) -> None:
         import datetime as dt
         import logging
+        import time
 
         from partnergraph import service
 
         log = logging.getLogger("partnergraph.warmer")
+        failed: tuple | None = None  # (state, when): a failing state is tried again after 5 minutes
         while not self._stop.is_set():
+            state = None
             try:
                 state = (self.store.generation, dt.date.today())
-                if state != self.warmed:
+                if state != self.warmed and (failed is None or failed[0] != state
+                                             or time.monotonic() - failed[1] > 300):
                     service.rank(self.store, eligible_only=False)
                     service.goals(self.store)
-                    self.warmed = state
+                    self.warmed, failed = state, None
             except Exception as exc:  # noqa: BLE001 - a page computes it on request instead
                 self.errors += 1
-                log.warning("could not derive the ranking and goals in the background: %s", exc)
+                failed = (state, time.monotonic())
+                log.warning("could not derive the ranking and goals in the background (pages will compute them "
+                            "on request): %s", exc)
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
